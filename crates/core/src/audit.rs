@@ -1,0 +1,36 @@
+//! Audit events: who did what, when, from where. Reasons for failures are kept here, never
+//! in answers to clients.
+
+use crate::clock::Timestamp;
+use crate::ids::{AppId, AuditId, SessionId, TenantId, UserId};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub id: AuditId,
+    pub at: Timestamp,
+    pub tenant_id: Option<TenantId>,
+    pub user_id: Option<UserId>,
+    pub app_id: Option<AppId>,
+    pub session_id: Option<SessionId>,
+    /// Stable event name: `login.succeeded`, `login.failed`, `refresh.reused`, ...
+    pub action: String,
+    /// Internal detail (failure reason, actor of an admin change). Never a secret.
+    pub detail: String,
+    pub ip: Option<String>,
+}
+
+/// Where a request came from, for audit and limits.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestContext {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Filters for listing audit events.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub tenant_id: Option<TenantId>,
+    pub user_id: Option<UserId>,
+    pub since: Option<Timestamp>,
+    pub limit: u32,
+}

@@ -1,0 +1,77 @@
+//! The directory: every tenant, store and app, held in memory. It is small and read on every
+//! request, so nodes load it whole and reload it when the change feed says it changed.
+
+use crate::app::ClientApp;
+use crate::ids::{AppId, TenantId};
+use crate::secret::SecretHash;
+use crate::tenant::{Storefront, Tenant};
+use std::collections::HashMap;
+
+#[derive(Default, Debug)]
+pub struct Directory {
+    tenants: HashMap<TenantId, Tenant>,
+    by_slug: HashMap<String, TenantId>,
+    by_brand_url: HashMap<String, TenantId>,
+    stores: HashMap<TenantId, Vec<Storefront>>,
+    apps: HashMap<AppId, ClientApp>,
+    by_client_id: HashMap<String, AppId>,
+    by_key_hash: HashMap<SecretHash, AppId>,
+}
+
+impl Directory {
+    pub fn new(tenants: Vec<Tenant>, stores: Vec<Storefront>, apps: Vec<ClientApp>) -> Self {
+        let mut d = Directory::default();
+        for t in tenants {
+            d.by_slug.insert(t.slug.clone(), t.id);
+            for u in &t.brand_urls {
+                d.by_brand_url.insert(u.to_ascii_lowercase(), t.id);
+            }
+            d.tenants.insert(t.id, t);
+        }
+        for s in stores {
+            d.stores.entry(s.tenant_id).or_default().push(s);
+        }
+        for a in apps {
+            d.by_client_id.insert(a.client_id.clone(), a.id);
+            d.by_key_hash.insert(a.key_hash, a.id);
+            d.apps.insert(a.id, a);
+        }
+        d
+    }
+
+    pub fn tenant(&self, id: TenantId) -> Option<&Tenant> {
+        self.tenants.get(&id)
+    }
+    pub fn tenant_by_slug(&self, slug: &str) -> Option<&Tenant> {
+        self.by_slug.get(slug).and_then(|id| self.tenants.get(id))
+    }
+    pub fn tenant_by_brand_url(&self, url: &str) -> Option<&Tenant> {
+        self.by_brand_url.get(&url.to_ascii_lowercase()).and_then(|id| self.tenants.get(id))
+    }
+    pub fn tenants(&self) -> impl Iterator<Item = &Tenant> {
+        self.tenants.values()
+    }
+    pub fn app(&self, id: AppId) -> Option<&ClientApp> {
+        self.apps.get(&id)
+    }
+    pub fn app_by_client_id(&self, client_id: &str) -> Option<&ClientApp> {
+        self.by_client_id.get(client_id).and_then(|id| self.apps.get(id))
+    }
+    /// The app whose API key hashes to `hash`. Lookup by hash, so no comparison of secrets.
+    pub fn app_by_key_hash(&self, hash: &SecretHash) -> Option<&ClientApp> {
+        self.by_key_hash.get(hash).and_then(|id| self.apps.get(id))
+    }
+    pub fn stores(&self, tenant: TenantId) -> &[Storefront] {
+        self.stores.get(&tenant).map(Vec::as_slice).unwrap_or_default()
+    }
+    pub fn default_store(&self, tenant: TenantId) -> Option<&Storefront> {
+        let stores = self.stores(tenant);
+        stores.iter().find(|s| s.is_default).or_else(|| stores.first())
+    }
+    pub fn store_by_code(&self, tenant: TenantId, code: &str) -> Option<&Storefront> {
+        self.stores(tenant).iter().find(|s| s.code == code)
+    }
+    pub fn store(&self, tenant: TenantId, id: crate::ids::StorefrontId) -> Option<&Storefront> {
+        self.stores(tenant).iter().find(|s| s.id == id)
+    }
+}

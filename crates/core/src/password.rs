@@ -1,0 +1,282 @@
+//! Password hashing: argon2id for new hashes; imported argon2, bcrypt and pbkdf2-sha256 hashes
+//! verify and are flagged for rehashing. Hashing runs on the blocking pool, a bounded number at
+//! once, so a login storm queues briefly and then gets "busy" instead of starving the runtime.
+
+use crate::error::{CoreError, CoreResult};
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+use zeroize::Zeroizing;
+
+/// argon2id parameters and the bounds of the hashing pool.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HashingSettings {
+    /// Memory in KiB (OWASP minimum: 19456).
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Hashes computed at once; 0 means one per CPU.
+    pub max_concurrent: usize,
+    /// How long a request waits for a hashing slot before it is answered "busy".
+    #[serde(with = "humantime_serde")]
+    pub queue_timeout: Duration,
+}
+
+impl Default for HashingSettings {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent: 0,
+            queue_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The outcome of a verification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verification {
+    pub matched: bool,
+    /// The stored hash is not argon2id with the current parameters.
+    pub needs_rehash: bool,
+}
+
+pub struct PasswordHasher {
+    params: Params,
+    permits: Arc<Semaphore>,
+    queue_timeout: Duration,
+    /// A hash of a random password with the current parameters, verified for unknown users so
+    /// that their logins cost the same as real ones.
+    dummy: String,
+}
+
+impl std::fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordHasher").field("params", &self.params).finish_non_exhaustive()
+    }
+}
+
+impl PasswordHasher {
+    pub fn new(settings: &HashingSettings) -> CoreResult<Self> {
+        let params = Params::new(settings.memory_kib, settings.iterations, settings.parallelism, None)
+            .map_err(|e| CoreError::invalid("invalid_hashing_settings", format!("argon2 parameters: {e}")))?;
+        let slots = match settings.max_concurrent {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            n => n,
+        };
+        let random = Zeroizing::new(crate::secret::random_token(24));
+        let dummy = hash_argon2(&params, random.as_bytes())?;
+        Ok(Self { params, permits: Arc::new(Semaphore::new(slots)), queue_timeout: settings.queue_timeout, dummy })
+    }
+
+    /// Hash a new password with the current argon2id parameters.
+    pub async fn hash(&self, password: Zeroizing<String>) -> CoreResult<String> {
+        let params = self.params.clone();
+        self.run(move || hash_argon2(&params, password.as_bytes())).await
+    }
+
+    /// Verify `password` against `stored`; `None` verifies against the dummy hash and never
+    /// matches, at the same cost as a real verification.
+    pub async fn verify(&self, stored: Option<String>, password: Zeroizing<String>) -> CoreResult<Verification> {
+        let (stored, real) = match stored {
+            Some(h) => (h, true),
+            None => (self.dummy.clone(), false),
+        };
+        let params = self.params.clone();
+        let v = self.run(move || Ok(verify_any(&params, &stored, password.as_bytes()))).await?;
+        Ok(Verification { matched: v.matched && real, needs_rehash: v.needs_rehash && real })
+    }
+
+    /// Number of hashing slots free right now (for metrics and tests).
+    pub fn free_slots(&self) -> usize {
+        self.permits.available_permits()
+    }
+
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> CoreResult<T> + Send + 'static) -> CoreResult<T> {
+        let permit = tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| CoreError::Busy { retry_after: Duration::from_secs(1) })?
+            .map_err(CoreError::internal)?;
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let out = f();
+            drop(permit);
+            out
+        })
+        .in_current_span()
+        .await
+        .map_err(CoreError::internal)?
+    }
+}
+
+fn hash_argon2(params: &Params, password: &[u8]) -> CoreResult<String> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password(password, &salt)
+        .map(|h| h.to_string())
+        .map_err(CoreError::internal)
+}
+
+/// The kinds of stored hash we understand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashFormat {
+    Argon2,
+    Bcrypt,
+    Pbkdf2Sha256,
+    /// passlib's modular-crypt `$pbkdf2-sha256$rounds$salt$hash` with its adapted base64.
+    PasslibPbkdf2Sha256,
+}
+
+/// Recognise a stored hash, so imports can refuse what would never verify.
+pub fn hash_format(stored: &str) -> Option<HashFormat> {
+    if stored.starts_with("$argon2") {
+        PasswordHash::new(stored)
+            .ok()
+            .filter(|h| h.hash.is_some() && h.salt.is_some() && Params::try_from(h).is_ok())
+            .map(|_| HashFormat::Argon2)
+    } else if ["$2a$", "$2b$", "$2y$"].iter().any(|p| stored.starts_with(p)) {
+        (stored.len() == 60).then_some(HashFormat::Bcrypt)
+    } else if stored.starts_with("$pbkdf2-sha256$") {
+        if PasswordHash::new(stored).is_ok_and(|h| h.hash.is_some() && h.salt.is_some()) {
+            Some(HashFormat::Pbkdf2Sha256)
+        } else {
+            parse_passlib(stored).map(|_| HashFormat::PasslibPbkdf2Sha256)
+        }
+    } else {
+        None
+    }
+}
+
+fn verify_any(current: &Params, stored: &str, password: &[u8]) -> Verification {
+    let no = Verification { matched: false, needs_rehash: false };
+    match hash_format(stored) {
+        Some(HashFormat::Argon2) => {
+            let Ok(parsed) = PasswordHash::new(stored) else { return no };
+            let matched = Argon2::default().verify_password(password, &parsed).is_ok();
+            let same_params = parsed.algorithm.as_str() == "argon2id"
+                && parsed.version == Some(Version::V0x13.into())
+                && Params::try_from(&parsed).is_ok_and(|p| {
+                    p.m_cost() == current.m_cost() && p.t_cost() == current.t_cost() && p.p_cost() == current.p_cost()
+                });
+            Verification { matched, needs_rehash: !same_params }
+        }
+        Some(HashFormat::Bcrypt) => Verification { matched: bcrypt::verify(password, stored).unwrap_or(false), needs_rehash: true },
+        Some(HashFormat::Pbkdf2Sha256) => {
+            let Ok(parsed) = PasswordHash::new(stored) else { return no };
+            Verification { matched: pbkdf2::Pbkdf2.verify_password(password, &parsed).is_ok(), needs_rehash: true }
+        }
+        Some(HashFormat::PasslibPbkdf2Sha256) => {
+            let Some((rounds, salt, expected)) = parse_passlib(stored) else { return no };
+            let mut out = vec![0u8; expected.len()];
+            pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, &salt, rounds, &mut out);
+            Verification { matched: out.ct_eq(&expected).into(), needs_rehash: true }
+        }
+        None => {
+            tracing::warn!("stored password hash has an unknown format");
+            no
+        }
+    }
+}
+
+/// passlib's `$pbkdf2-sha256$<rounds>$<salt>$<checksum>`, base64 with `.` for `+`, no padding.
+fn parse_passlib(stored: &str) -> Option<(u32, Vec<u8>, Vec<u8>)> {
+    let mut parts = stored.strip_prefix("$pbkdf2-sha256$")?.split('$');
+    let rounds: u32 = parts.next()?.parse().ok().filter(|r| *r > 0)?;
+    let ab64 = |s: &str| base64::engine::general_purpose::STANDARD_NO_PAD.decode(s.replace('.', "+")).ok();
+    let salt = ab64(parts.next()?)?;
+    let checksum = ab64(parts.next()?)?;
+    (parts.next().is_none() && !checksum.is_empty()).then_some((rounds, salt, checksum))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fast() -> HashingSettings {
+        HashingSettings { memory_kib: 256, iterations: 1, parallelism: 1, max_concurrent: 1, queue_timeout: Duration::from_millis(50) }
+    }
+
+    fn pw(s: &str) -> Zeroizing<String> {
+        Zeroizing::new(s.to_owned())
+    }
+
+    #[tokio::test]
+    async fn argon2_round_trip() {
+        let h = PasswordHasher::new(&fast()).unwrap();
+        let stored = h.hash(pw("Secret1!")).await.unwrap();
+        assert!(stored.starts_with("$argon2id$v=19$m=256,t=1,p=1$"));
+        assert_eq!(h.verify(Some(stored.clone()), pw("Secret1!")).await.unwrap(), Verification { matched: true, needs_rehash: false });
+        assert!(!h.verify(Some(stored), pw("secret1!")).await.unwrap().matched);
+    }
+
+    #[tokio::test]
+    async fn other_argon2_parameters_need_rehash() {
+        let old = PasswordHasher::new(&HashingSettings { memory_kib: 512, ..fast() }).unwrap();
+        let stored = old.hash(pw("x")).await.unwrap();
+        let h = PasswordHasher::new(&fast()).unwrap();
+        assert_eq!(h.verify(Some(stored), pw("x")).await.unwrap(), Verification { matched: true, needs_rehash: true });
+    }
+
+    #[tokio::test]
+    async fn unknown_user_never_matches() {
+        let h = PasswordHasher::new(&fast()).unwrap();
+        let v = h.verify(None, pw("anything")).await.unwrap();
+        assert!(!v.matched && !v.needs_rehash);
+    }
+
+    #[tokio::test]
+    async fn bcrypt_imports_verify_and_need_rehash() {
+        let h = PasswordHasher::new(&fast()).unwrap();
+        for prefix in ["$2a$", "$2b$", "$2y$"] {
+            let b = bcrypt::hash("Str0ng!Passw0rd", 4).unwrap().replacen("$2b$", prefix, 1);
+            assert_eq!(hash_format(&b), Some(HashFormat::Bcrypt));
+            assert_eq!(h.verify(Some(b.clone()), pw("Str0ng!Passw0rd")).await.unwrap(), Verification { matched: true, needs_rehash: true });
+            assert!(!h.verify(Some(b), pw("wrong")).await.unwrap().matched);
+        }
+    }
+
+    #[tokio::test]
+    async fn pbkdf2_phc_and_passlib_verify() {
+        let h = PasswordHasher::new(&fast()).unwrap();
+        let salt = SaltString::from_b64("c2FsdHNhbHRzYWx0").unwrap();
+        let phc = pbkdf2::Pbkdf2
+            .hash_password_customized(b"pw", Some(pbkdf2::Algorithm::Pbkdf2Sha256.ident()), None, pbkdf2::Params { rounds: 1000, output_length: 32 }, &salt)
+            .unwrap()
+            .to_string();
+        assert_eq!(hash_format(&phc), Some(HashFormat::Pbkdf2Sha256));
+        assert!(h.verify(Some(phc), pw("pw")).await.unwrap().matched);
+
+        // passlib.hash.pbkdf2_sha256.using(rounds=1000, salt=b"saltsalt").hash("pw"), computed here
+        let mut out = [0u8; 32];
+        pbkdf2::pbkdf2_hmac::<sha2::Sha256>(b"pw", b"saltsalt", 1000, &mut out);
+        let enc = |b: &[u8]| base64::engine::general_purpose::STANDARD_NO_PAD.encode(b).replace('+', ".");
+        let passlib = format!("$pbkdf2-sha256$1000${}${}", enc(b"saltsalt"), enc(&out));
+        assert_eq!(hash_format(&passlib), Some(HashFormat::PasslibPbkdf2Sha256));
+        assert!(h.verify(Some(passlib.clone()), pw("pw")).await.unwrap().matched);
+        assert!(!h.verify(Some(passlib), pw("px")).await.unwrap().matched);
+    }
+
+    #[test]
+    fn garbage_is_not_a_hash() {
+        for s in ["", "plain", "$2b$10$short", "$pbkdf2-sha256$x$y$z", "$argon2id$nonsense", "$md5$abc"] {
+            assert_eq!(hash_format(s), None, "{s}");
+        }
+    }
+
+    #[tokio::test]
+    async fn saturated_pool_answers_busy() {
+        let h = Arc::new(PasswordHasher::new(&HashingSettings { memory_kib: 65536, iterations: 3, ..fast() }).unwrap());
+        let _held = h.permits.clone().acquire_owned().await.unwrap();
+        let err = h.verify(None, pw("x")).await.unwrap_err();
+        assert!(matches!(err, CoreError::Busy { .. }));
+    }
+}

@@ -1,0 +1,263 @@
+//! Client authentication and the grants that open a session: password and client credentials.
+
+use super::{AuditRecord, Core};
+use crate::app::{ClientApp, Grant};
+use crate::audit::RequestContext;
+use crate::clock::Timestamp;
+use crate::error::{CoreError, CoreResult};
+use crate::ids::SessionId;
+use crate::secret::{self, SecretHash};
+use crate::session::{RefreshRecord, Session};
+use crate::tenant::{Storefront, Tenant};
+use crate::token::{self, AccessClaims, SERVICE_KIND, TokenPair};
+use crate::user::{User, UserKind, UserStatus, normalize_login};
+use jsonwebtoken::Header;
+use tracing::instrument;
+use zeroize::Zeroizing;
+
+/// A password login as every API asks for it.
+pub struct PasswordLogin {
+    /// E-mail or username.
+    pub login: String,
+    pub password: Zeroizing<String>,
+    /// `None`: the app's default kind.
+    pub kind: Option<UserKind>,
+    /// Store code; `None`: the user's store, else the tenant's default.
+    pub store: Option<String>,
+    pub store_view: Option<String>,
+    pub ctx: RequestContext,
+}
+
+/// Who a new access token is for.
+pub(crate) struct Subject<'a> {
+    pub tenant: &'a Tenant,
+    pub app: &'a ClientApp,
+    pub user: Option<&'a User>,
+    pub profiles: Vec<String>,
+}
+
+impl Core {
+    /// Authenticate an app by client id and API key. Every failure is the same error.
+    pub fn authenticate_client(&self, client_id: &str, secret: &str) -> CoreResult<ClientApp> {
+        let dir = self.directory();
+        let presented = SecretHash::of(secret);
+        let app = dir.app_by_client_id(client_id).ok_or(CoreError::InvalidClient)?;
+        let tenant_enabled = dir.tenant(app.tenant_id).is_some_and(|t| t.enabled);
+        if !presented.ct_eq(&app.key_hash) || !app.enabled || !tenant_enabled {
+            return Err(CoreError::InvalidClient);
+        }
+        Ok(app.clone())
+    }
+
+    /// Authenticate an app by its API key alone (dialects that send only the key).
+    pub fn app_by_api_key(&self, key: &str) -> CoreResult<ClientApp> {
+        let dir = self.directory();
+        let app = dir.app_by_key_hash(&SecretHash::of(key)).ok_or(CoreError::InvalidClient)?;
+        let tenant_enabled = dir.tenant(app.tenant_id).is_some_and(|t| t.enabled);
+        if !app.enabled || !tenant_enabled {
+            return Err(CoreError::InvalidClient);
+        }
+        Ok(app.clone())
+    }
+
+    /// Resolve the store a login asks for: the named one, else the user's, else the default.
+    pub(crate) fn resolve_store(&self, tenant: &Tenant, code: Option<&str>, user: Option<&User>) -> CoreResult<Option<Storefront>> {
+        let dir = self.directory();
+        if let Some(code) = code {
+            return dir
+                .store_by_code(tenant.id, code)
+                .cloned()
+                .map(Some)
+                .ok_or_else(|| CoreError::field("store", "unknown_store", format!("no store with code {code:?}")));
+        }
+        let own = user.and_then(|u| u.store_id).and_then(|id| dir.store(tenant.id, id));
+        Ok(own.or_else(|| dir.default_store(tenant.id)).cloned())
+    }
+
+    #[instrument(skip_all, fields(client_id = %app.client_id))]
+    pub async fn login_password(&self, app: &ClientApp, req: PasswordLogin) -> CoreResult<TokenPair> {
+        if !app.allows(Grant::Password) {
+            return Err(CoreError::UnauthorizedClient("the client may not use the password grant".into()));
+        }
+        let tenant = self.tenant(app.tenant_id)?;
+        let kind = match req.kind {
+            Some(k) if app.kinds.contains(&k) => k,
+            Some(k) => return Err(CoreError::UnauthorizedClient(format!("the client may not log in {k} users"))),
+            None => app.default_kind().ok_or_else(|| CoreError::UnauthorizedClient("the client may log in no user kind".into()))?,
+        };
+        let login = normalize_login(&req.login);
+        if login.is_empty() || req.password.is_empty() {
+            return Err(CoreError::invalid("invalid_request", "username and password are required"));
+        }
+        // Check a named store before any hashing, so a typo is not reported as bad credentials.
+        if let Some(code) = req.store.as_deref() {
+            self.resolve_store(&tenant, Some(code), None)?;
+        }
+        let user = self.store.find_user(tenant.id, kind, &login).await?;
+        let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+        let had_hash = stored.is_some();
+        let verified = self.hasher.verify(stored.clone(), req.password.clone()).await?;
+        let audit_fail = |reason: &str| AuditRecord {
+            action: "login.failed",
+            tenant: Some(tenant.id),
+            user: user.as_ref().map(|u| u.id),
+            app: Some(app.id),
+            detail: reason.to_owned(),
+            ctx: Some(&req.ctx),
+            ..Default::default()
+        };
+        let Some(user) = user.as_ref().filter(|_| verified.matched && had_hash) else {
+            let reason = if user.is_some() { "wrong password" } else { "unknown user" };
+            self.audit(audit_fail(reason)).await;
+            return Err(CoreError::InvalidCredentials);
+        };
+        match user.status {
+            UserStatus::Active => {}
+            UserStatus::Disabled => {
+                self.audit(audit_fail("account disabled")).await;
+                return Err(CoreError::AccountInactive("disabled"));
+            }
+            UserStatus::Locked => {
+                self.audit(audit_fail("account locked")).await;
+                return Err(CoreError::AccountInactive("locked"));
+            }
+        }
+        if verified.needs_rehash {
+            self.rehash(user, stored.as_deref(), req.password).await;
+        }
+        let store = self.resolve_store(&tenant, req.store.as_deref(), Some(user))?;
+        let profiles = self.store.user_profile_names(user.id).await?;
+        let subject = Subject { tenant: &tenant, app, user: Some(user), profiles };
+        let pair = self
+            .open_session(&subject, store.as_ref(), req.store_view, &req.ctx, app.allows(Grant::RefreshToken))
+            .await?;
+        self.audit(AuditRecord {
+            action: "login.succeeded",
+            tenant: Some(tenant.id),
+            user: Some(user.id),
+            app: Some(app.id),
+            session: Some(pair.session_id),
+            ctx: Some(&req.ctx),
+            ..Default::default()
+        })
+        .await;
+        Ok(pair)
+    }
+
+    /// Bring an imported or outdated hash to the current argon2id parameters. A failure is
+    /// logged: the login itself has succeeded.
+    async fn rehash(&self, user: &User, old: Option<&str>, password: Zeroizing<String>) {
+        let result = async {
+            let new = self.hasher.hash(password).await?;
+            Ok::<_, CoreError>(self.store.set_password_hash(user.id, &new, old, self.now()).await?)
+        }
+        .await;
+        match result {
+            Ok(true) => tracing::info!(user = %user.id, "password rehashed to current parameters"),
+            Ok(false) => tracing::info!(user = %user.id, "password changed meanwhile; rehash skipped"),
+            Err(e) => tracing::warn!(user = %user.id, error = %e, "rehash failed"),
+        }
+    }
+
+    /// The client-credentials grant: a service session for the app itself, no refresh token.
+    #[instrument(skip_all, fields(client_id = %app.client_id))]
+    pub async fn login_client(&self, app: &ClientApp, ctx: &RequestContext) -> CoreResult<TokenPair> {
+        if !app.allows(Grant::ClientCredentials) {
+            return Err(CoreError::UnauthorizedClient("the client may not use the client_credentials grant".into()));
+        }
+        let tenant = self.tenant(app.tenant_id)?;
+        let store = self.directory().default_store(tenant.id).cloned();
+        let subject = Subject { tenant: &tenant, app, user: None, profiles: Vec::new() };
+        self.open_session(&subject, store.as_ref(), None, ctx, false).await
+    }
+
+    /// Create a session and its first credentials.
+    async fn open_session(
+        &self,
+        subject: &Subject<'_>,
+        store: Option<&Storefront>,
+        store_view: Option<String>,
+        ctx: &RequestContext,
+        with_refresh: bool,
+    ) -> CoreResult<TokenPair> {
+        let now = self.now();
+        let tokens = &subject.tenant.tokens;
+        let mut session = Session {
+            id: SessionId::new(),
+            tenant_id: subject.tenant.id,
+            user_id: subject.user.map(|u| u.id),
+            kind: subject.user.map(|u| u.kind),
+            app_id: subject.app.id,
+            store_id: store.map(|s| s.id),
+            store_view,
+            device_id: None,
+            created_at: now,
+            last_used_at: now,
+            idle_expires_at: now,
+            absolute_expires_at: now.plus(tokens.session_max_age),
+            revoked_at: None,
+            revoked_reason: None,
+            ip: ctx.ip.clone(),
+        };
+        let (access_token, access_expires_at) = self.sign_access(subject, &session, store, now)?;
+        let refresh = with_refresh.then(|| {
+            let token = token::new_refresh_token();
+            let expires_at = now.plus(tokens.refresh_ttl).min(session.absolute_expires_at);
+            let record = RefreshRecord {
+                hash: SecretHash::of(&token),
+                session_id: session.id,
+                issued_at: now,
+                expires_at,
+                rotated_at: None,
+                successor: None,
+            };
+            (token, record)
+        });
+        session.idle_expires_at = refresh.as_ref().map_or(access_expires_at, |(_, r)| r.expires_at);
+        self.store.create_session(&session, refresh.as_ref().map(|(_, r)| r)).await?;
+        Ok(TokenPair {
+            access_token,
+            access_expires_at,
+            refresh_expires_at: refresh.as_ref().map(|(_, r)| r.expires_at),
+            refresh_token: refresh.map(|(t, _)| t),
+            session_id: session.id,
+            user_id: session.user_id,
+        })
+    }
+
+    /// Sign an access token for `session`, valid for the tenant's lifetime for its kind and
+    /// never past the session's end.
+    pub(crate) fn sign_access(
+        &self,
+        subject: &Subject<'_>,
+        session: &Session,
+        store: Option<&Storefront>,
+        now: Timestamp,
+    ) -> CoreResult<(String, Timestamp)> {
+        let tenant = subject.tenant;
+        let exp = now.plus(tenant.tokens.access_ttl_for(session.kind)).min(session.absolute_expires_at);
+        let claims = AccessClaims {
+            iss: self.settings.issuer.clone(),
+            sub: subject.user.map_or_else(|| subject.app.client_id.clone(), |u| u.id.to_string()),
+            aud: tenant.audience().to_owned(),
+            exp: exp.secs(),
+            iat: now.secs(),
+            jti: secret::random_token(16),
+            sid: session.id.to_string(),
+            client_id: subject.app.client_id.clone(),
+            tenant: tenant.slug.clone(),
+            store: store.map(|s| s.code.clone()),
+            store_view: session.store_view.clone(),
+            kind: session.kind.map_or(SERVICE_KIND, |k| k.as_str()).to_owned(),
+            profiles: subject.profiles.clone(),
+        };
+        let ring = self.keys.load();
+        let key = ring
+            .current(tenant.id)
+            .ok_or_else(|| CoreError::Internal(format!("tenant {} has no signing key", tenant.slug)))?;
+        let mut header = Header::new(key.jwt_alg());
+        header.kid = Some(key.kid.clone());
+        let jwt = jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(CoreError::internal)?;
+        Ok((jwt, Timestamp::from_secs(claims.exp)))
+    }
+}

@@ -1,0 +1,246 @@
+//! The `Core` service: the one entry point every API calls. Split by area: `login` (grants),
+//! `refresh`, `tokens` (validation, introspection, revocation), `admin` (operator tasks) and
+//! `import` (provisioning files).
+
+mod admin;
+mod import;
+mod login;
+mod refresh;
+mod tokens;
+
+pub use admin::NewUser;
+pub use import::ImportReport;
+pub use login::PasswordLogin;
+pub use tokens::Introspection;
+
+use crate::audit::{AuditEvent, RequestContext};
+use crate::clock::{Clock, Timestamp};
+use crate::directory::Directory;
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{AppId, AuditId, SessionId, TenantId, UserId};
+use crate::keys::{self, KeyRing};
+use crate::password::{HashingSettings, PasswordHasher};
+use crate::secret::MasterKey;
+use crate::session::ChangeKind;
+use crate::store::Store;
+use crate::tenant::Tenant;
+use crate::validation::Validator;
+use arc_swap::ArcSwap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+/// Settings of the core that are not per tenant.
+#[derive(Clone, Debug)]
+pub struct CoreSettings {
+    /// The `iss` of every token and the base of the discovery document.
+    pub issuer: String,
+    pub hashing: HashingSettings,
+    /// Entries of the verified-token cache.
+    pub validation_cache: u64,
+    /// Revocations are remembered at least this long (the longest access-token lifetime of
+    /// any API served, dialects included).
+    pub min_revocation_window: Duration,
+}
+
+impl Default for CoreSettings {
+    fn default() -> Self {
+        Self {
+            issuer: "http://127.0.0.1:8080".to_owned(),
+            hashing: HashingSettings::default(),
+            validation_cache: 200_000,
+            min_revocation_window: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+pub struct Core {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    master: MasterKey,
+    settings: CoreSettings,
+    hasher: PasswordHasher,
+    directory: ArcSwap<Directory>,
+    keys: ArcSwap<KeyRing>,
+    validator: Validator,
+    /// Last change-feed entry applied.
+    cursor: AtomicI64,
+    sync_lock: tokio::sync::Mutex<()>,
+}
+
+impl Core {
+    /// Load the directory and keys, give every tenant a signing key if it has none, and read
+    /// the recent revocations.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        master: MasterKey,
+        settings: CoreSettings,
+    ) -> CoreResult<Self> {
+        let hasher = PasswordHasher::new(&settings.hashing)?;
+        let core = Core {
+            store,
+            clock,
+            master,
+            hasher,
+            validator: Validator::new(settings.validation_cache),
+            settings,
+            directory: ArcSwap::from_pointee(Directory::default()),
+            keys: ArcSwap::from_pointee(KeyRing::default()),
+            cursor: AtomicI64::new(0),
+            sync_lock: tokio::sync::Mutex::new(()),
+        };
+        core.reload_directory().await?;
+        core.ensure_keys().await?;
+        core.reload_keys().await?;
+        core.sync_changes().await?;
+        Ok(core)
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+    pub fn settings(&self) -> &CoreSettings {
+        &self.settings
+    }
+    pub fn directory(&self) -> Arc<Directory> {
+        self.directory.load_full()
+    }
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
+    /// The store answers.
+    pub async fn ready(&self) -> CoreResult<()> {
+        Ok(self.store.ping().await?)
+    }
+
+    pub(crate) fn tenant(&self, id: TenantId) -> CoreResult<Tenant> {
+        self.directory().tenant(id).cloned().ok_or(CoreError::NotFound("tenant"))
+    }
+
+    pub fn tenant_by_slug(&self, slug: &str) -> CoreResult<Tenant> {
+        self.directory().tenant_by_slug(slug).cloned().ok_or(CoreError::NotFound("tenant"))
+    }
+
+    async fn reload_directory(&self) -> CoreResult<()> {
+        let (tenants, stores, apps) =
+            tokio::try_join!(self.store.list_tenants(), self.store.list_storefronts(), self.store.list_apps())?;
+        self.directory.store(Arc::new(Directory::new(tenants, stores, apps)));
+        Ok(())
+    }
+
+    async fn reload_keys(&self) -> CoreResult<()> {
+        let stored = self.store.list_signing_keys().await?;
+        self.keys.store(Arc::new(KeyRing::load(&stored, &self.master)?));
+        Ok(())
+    }
+
+    /// Every enabled tenant has a current key of its configured algorithm.
+    async fn ensure_keys(&self) -> CoreResult<()> {
+        let stored = self.store.list_signing_keys().await?;
+        let ring = KeyRing::load(&stored, &self.master)?;
+        let dir = self.directory();
+        for t in dir.tenants() {
+            if ring.current(t.id).is_none_or(|k| k.alg != t.signing_alg) {
+                self.add_key(t).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn add_key(&self, tenant: &Tenant) -> CoreResult<String> {
+        let now = self.now();
+        let key = keys::generate(tenant.id, tenant.signing_alg, &self.master, now)?;
+        let retire = now.plus(self.revocation_window());
+        self.store.add_signing_key(&key, retire).await?;
+        tracing::info!(tenant = %tenant.slug, kid = %key.kid, alg = tenant.signing_alg.as_str(), "signing key created");
+        Ok(key.kid)
+    }
+
+    /// How long a revocation must be remembered: the longest an access token can live.
+    pub(crate) fn revocation_window(&self) -> Duration {
+        self.directory()
+            .tenants()
+            .map(|t| t.tokens.max_access_ttl())
+            .fold(self.settings.min_revocation_window, Duration::max)
+    }
+
+    /// Apply the change feed: revocations, key and directory changes made by other nodes or by
+    /// the CLI. Called at start and then periodically.
+    pub async fn sync_changes(&self) -> CoreResult<()> {
+        let _one_at_a_time = self.sync_lock.lock().await;
+        let now = self.now();
+        let window = self.revocation_window();
+        let not_before = now.minus(window);
+        let (mut reload_dir, mut reload_keys) = (false, false);
+        loop {
+            let after = self.cursor.load(Ordering::SeqCst);
+            let batch = self.store.changes_after(after, not_before, 1000).await?;
+            let Some(last) = batch.last().map(|c| c.seq) else { break };
+            for change in &batch {
+                match &change.what {
+                    ChangeKind::SessionRevoked(sid) => self.validator.mark_revoked(*sid, change.at.plus(window)),
+                    ChangeKind::KeysChanged => reload_keys = true,
+                    ChangeKind::DirectoryChanged => reload_dir = true,
+                }
+            }
+            self.cursor.store(last, Ordering::SeqCst);
+            if batch.len() < 1000 {
+                break;
+            }
+        }
+        if reload_dir {
+            self.reload_directory().await?;
+        }
+        if reload_keys {
+            self.reload_keys().await?;
+        }
+        self.validator.prune(now);
+        Ok(())
+    }
+
+    /// Forget change-feed entries no node needs any more.
+    pub async fn prune_changes(&self) -> CoreResult<u64> {
+        let before = self.now().minus(self.revocation_window() * 2);
+        Ok(self.store.prune_changes(before).await?)
+    }
+
+    pub(crate) fn mark_revoked(&self, sid: SessionId) {
+        self.validator.mark_revoked(sid, self.now().plus(self.revocation_window()));
+    }
+
+    /// Write an audit event. A failure to write is logged, not returned: the action it
+    /// describes has already happened.
+    pub(crate) async fn audit(&self, ev: AuditRecord<'_>) {
+        let event = AuditEvent {
+            id: AuditId::new(),
+            at: self.now(),
+            tenant_id: ev.tenant,
+            user_id: ev.user,
+            app_id: ev.app,
+            session_id: ev.session,
+            action: ev.action.to_owned(),
+            detail: ev.detail,
+            ip: ev.ctx.and_then(|c| c.ip.clone()),
+        };
+        if let Err(e) = self.store.append_audit(&event).await {
+            tracing::error!(error = %e, action = ev.action, "audit event not written");
+        }
+    }
+}
+
+/// The parts of an audit event a service method supplies.
+#[derive(Default)]
+pub(crate) struct AuditRecord<'a> {
+    pub action: &'a str,
+    pub tenant: Option<TenantId>,
+    pub user: Option<UserId>,
+    pub app: Option<AppId>,
+    pub session: Option<SessionId>,
+    pub detail: String,
+    pub ctx: Option<&'a RequestContext>,
+}

@@ -1,0 +1,107 @@
+//! The storage port. One trait, implemented once per database; a shared conformance suite
+//! (`portcullis-store-conformance`) holds every implementation to the same behaviour.
+//!
+//! Rules for implementations: writes that belong together happen in one transaction; unique
+//! violations are `Conflict`, never silently ignored; a lost database is `Unavailable`.
+
+use crate::app::ClientApp;
+use crate::audit::{AuditEvent, AuditFilter};
+use crate::clock::Timestamp;
+use crate::ids::{SessionId, TenantId, UserId};
+use crate::keys::StoredKey;
+use crate::profile::Profile;
+use crate::provisioning::ProvisionPlan;
+use crate::secret::SecretHash;
+use crate::session::{Change, RefreshRecord, RotateOutcome, Session, SessionFilter, SessionTouch};
+use crate::tenant::{Storefront, Tenant};
+use crate::user::{User, UserKind, UserStatus};
+use async_trait::async_trait;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken; the text names what collided.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The database cannot be reached.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store error: {0}")]
+    Internal(String),
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Cheap round trip, for readiness.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // Directory: tenants, stores, apps, profiles. Small; nodes cache all of it.
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>>;
+    async fn list_storefronts(&self) -> StoreResult<Vec<Storefront>>;
+    async fn list_apps(&self) -> StoreResult<Vec<ClientApp>>;
+    async fn list_profiles(&self, tenant: TenantId) -> StoreResult<Vec<Profile>>;
+    async fn find_app_by_client_id(&self, client_id: &str) -> StoreResult<Option<ClientApp>>;
+    /// Apply a provisioning plan in one transaction: all of it or nothing.
+    async fn apply_provisioning(&self, plan: &ProvisionPlan) -> StoreResult<()>;
+
+    // Users.
+    async fn insert_user(&self, user: &User, profiles: &[crate::ids::ProfileId]) -> StoreResult<()>;
+    async fn get_user(&self, id: UserId) -> StoreResult<Option<User>>;
+    /// The user of `kind` in `tenant` whose e-mail or username matches `login`
+    /// case-insensitively. E-mail matches win over username matches.
+    async fn find_user(&self, tenant: TenantId, kind: UserKind, login: &str) -> StoreResult<Option<User>>;
+    async fn list_users(&self, tenant: TenantId, kind: Option<UserKind>) -> StoreResult<Vec<User>>;
+    /// Replace the password hash. With `expected`, only if the stored hash is still that one
+    /// (so a rehash at login never overwrites a concurrent password change). Returns whether
+    /// it was written.
+    async fn set_password_hash(&self, user: UserId, hash: &str, expected: Option<&str>, at: Timestamp) -> StoreResult<bool>;
+    async fn set_user_status(&self, user: UserId, status: UserStatus, at: Timestamp) -> StoreResult<()>;
+    async fn user_profile_names(&self, user: UserId) -> StoreResult<Vec<String>>;
+    async fn user_profile_ids(&self, user: UserId) -> StoreResult<Vec<crate::ids::ProfileId>>;
+
+    // Sessions and refresh tokens.
+    /// Insert a session and, when given, its first refresh token, together.
+    async fn create_session(&self, session: &Session, refresh: Option<&RefreshRecord>) -> StoreResult<()>;
+    async fn get_session(&self, id: SessionId) -> StoreResult<Option<Session>>;
+    async fn list_sessions(&self, filter: &SessionFilter) -> StoreResult<Vec<Session>>;
+    async fn find_refresh(&self, hash: &SecretHash) -> StoreResult<Option<RefreshRecord>>;
+    /// Atomically: if `old` is not yet rotated, mark it rotated at `next.issued_at` with
+    /// `successor`, insert `next`, and touch the session. Exactly one concurrent caller gets
+    /// `Rotated`; the others get `AlreadyRotated` with the winner's record.
+    async fn rotate_refresh(
+        &self,
+        old: &SecretHash,
+        successor: &[u8],
+        next: &RefreshRecord,
+        touch: SessionTouch,
+    ) -> StoreResult<RotateOutcome>;
+    /// Revoke a live session and record the change. Returns false if it was already revoked.
+    async fn revoke_session(&self, id: SessionId, at: Timestamp, reason: &str) -> StoreResult<bool>;
+    /// Revoke every live session of a user; returns the ones revoked.
+    async fn revoke_user_sessions(&self, user: UserId, at: Timestamp, reason: &str) -> StoreResult<Vec<SessionId>>;
+
+    // Change feed.
+    /// Changes with `seq > after` and `at >= not_before`, oldest first, at most `limit`.
+    async fn changes_after(&self, after: i64, not_before: Timestamp, limit: u32) -> StoreResult<Vec<Change>>;
+    /// Forget changes older than `before`.
+    async fn prune_changes(&self, before: Timestamp) -> StoreResult<u64>;
+
+    // Signing keys.
+    async fn list_signing_keys(&self) -> StoreResult<Vec<StoredKey>>;
+    /// Insert `key` as its tenant's current key; the previous current key gets
+    /// `not_after = retire_previous_at`. Records a change.
+    async fn add_signing_key(&self, key: &StoredKey, retire_previous_at: Timestamp) -> StoreResult<()>;
+
+    // Audit.
+    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
+    async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEvent>>;
+
+    /// Find an app by the hash of its API key (dialects that send only the key).
+    async fn find_app_by_key_hash(&self, hash: &SecretHash) -> StoreResult<Option<ClientApp>>;
+
+    /// Counts of rows per entity, for `migrate-store` and diagnostics.
+    async fn counts(&self) -> StoreResult<Vec<(&'static str, i64)>>;
+}

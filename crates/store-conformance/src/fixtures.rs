@@ -1,0 +1,125 @@
+//! Records for the checks: one tenant with a store, an app and two profiles.
+
+use portcullis_core::app::{ClientApp, Grant};
+use portcullis_core::ids::{AppId, ProfileId, SessionId, StorefrontId, TenantId, UserId};
+use portcullis_core::profile::{Profile, Right, RouteRule};
+use portcullis_core::provisioning::ProvisionPlan;
+use portcullis_core::secret::SecretHash;
+use portcullis_core::session::{RefreshRecord, Session};
+use portcullis_core::tenant::{SigningAlg, Storefront, Tenant, TokenSettings};
+use portcullis_core::user::{User, UserKind, UserStatus};
+use portcullis_core::Timestamp;
+use std::time::Duration;
+
+pub const T0: Timestamp = Timestamp(1_700_000_000_000);
+
+pub struct World {
+    pub tenant: Tenant,
+    pub store: Storefront,
+    pub app: ClientApp,
+    pub profiles: Vec<Profile>,
+}
+
+pub fn world(slug: &str) -> World {
+    let tenant = Tenant {
+        id: TenantId::new(),
+        slug: slug.to_owned(),
+        name: format!("Tenant {slug}"),
+        brand_urls: vec![format!("https://{slug}.example.com")],
+        password_policy: Default::default(),
+        signing_alg: SigningAlg::EdDSA,
+        tokens: TokenSettings::default(),
+        enabled: true,
+        created_at: T0,
+    };
+    let store = Storefront {
+        id: StorefrontId::new(),
+        tenant_id: tenant.id,
+        code: "main".into(),
+        company_id: Some(37000),
+        name: "Main store".into(),
+        is_default: true,
+        views: vec!["fr".into(), "en".into()],
+    };
+    let app = ClientApp {
+        id: AppId::new(),
+        tenant_id: tenant.id,
+        client_id: format!("{slug}-web"),
+        name: "Web shop".into(),
+        key_hash: SecretHash::of(&format!("key-of-{slug}-web-0123456789")),
+        kinds: vec![UserKind::Customer, UserKind::Operator],
+        grants: vec![Grant::Password, Grant::RefreshToken],
+        redirect_hosts: vec![format!("{slug}.example.com")],
+        enabled: true,
+    };
+    let profiles = ["buyers", "admins"]
+        .iter()
+        .map(|name| Profile {
+            id: ProfileId::new(),
+            tenant_id: tenant.id,
+            name: (*name).to_owned(),
+            rules: vec![RouteRule { route: "/v1/orders/**".into(), right: Right::Read }],
+        })
+        .collect();
+    World { tenant, store, app, profiles }
+}
+
+impl World {
+    pub fn plan(&self) -> ProvisionPlan {
+        ProvisionPlan {
+            tenants: vec![self.tenant.clone()],
+            storefronts: vec![self.store.clone()],
+            apps: vec![self.app.clone()],
+            profiles: self.profiles.clone(),
+            retire_previous_keys_at: T0,
+            ..Default::default()
+        }
+    }
+
+    pub fn user(&self, kind: UserKind, email: Option<&str>, username: Option<&str>) -> User {
+        User {
+            id: UserId::new(),
+            tenant_id: self.tenant.id,
+            kind,
+            email: email.map(str::to_owned),
+            username: username.map(str::to_owned),
+            phone: None,
+            status: UserStatus::Active,
+            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into()),
+            store_id: Some(self.store.id),
+            created_at: T0,
+            updated_at: T0,
+        }
+    }
+
+    pub fn session(&self, user: &User, at: Timestamp) -> Session {
+        Session {
+            id: SessionId::new(),
+            tenant_id: self.tenant.id,
+            user_id: Some(user.id),
+            kind: Some(user.kind),
+            app_id: self.app.id,
+            store_id: Some(self.store.id),
+            store_view: Some("fr".into()),
+            device_id: None,
+            created_at: at,
+            last_used_at: at,
+            idle_expires_at: at.plus(Duration::from_secs(7200)),
+            absolute_expires_at: at.plus(Duration::from_secs(86400)),
+            revoked_at: None,
+            revoked_reason: None,
+            ip: Some("127.0.0.1".into()),
+        }
+    }
+}
+
+pub fn refresh(session: SessionId, secret: &str, at: Timestamp) -> RefreshRecord {
+    RefreshRecord {
+        hash: SecretHash::of(secret),
+        session_id: session,
+        issued_at: at,
+        expires_at: at.plus(Duration::from_secs(7200)),
+        rotated_at: None,
+        successor: None,
+    }
+}

@@ -1,0 +1,85 @@
+//! The embedded default store: one SQLite file in WAL mode.
+//!
+//! Writes go through a pool of exactly one connection, so writers queue in-process instead of
+//! failing with `SQLITE_BUSY`, and every multi-row write is one transaction. Reads use a
+//! separate pool and never wait for writers (WAL).
+
+mod codec;
+mod directory;
+mod feed;
+mod sessions;
+mod store;
+mod users;
+
+use portcullis_core::StoreError;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` (`sqlite://path`, `sqlite:path` or a
+    /// plain path) and brings its schema up to date.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = connect_options(url)?;
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("cannot open {url}: {e}")))?;
+        MIGRATIONS
+            .run(&write)
+            .await
+            .map_err(|e| StoreError::Internal(format!("migrating {url}: {e}")))?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("cannot open {url}: {e}")))?;
+        Ok(Self { read, write })
+    }
+
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+fn connect_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
+    let base = if url.starts_with("sqlite:") {
+        SqliteConnectOptions::from_str(url).map_err(|e| StoreError::Internal(format!("bad database url: {e}")))?
+    } else {
+        SqliteConnectOptions::new().filename(Path::new(url))
+    };
+    Ok(base
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // NORMAL is durable across application crashes in WAL mode; only an OS crash can lose
+        // the last transactions, which is the usual trade for an auth server's write rate.
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5))
+        .pragma("temp_store", "memory"))
+}
+
+/// Maps driver errors to the store's error kinds.
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(d.message().to_owned()),
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+            StoreError::Conflict(format!("reference to a missing row: {}", d.message()))
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable(e.to_string()),
+        _ => StoreError::Internal(e.to_string()),
+    }
+}
