@@ -64,6 +64,8 @@ impl ClientApp {
     }
 
     pub fn redirect_allowed(&self, host: &str) -> bool {
-        self.redirect_hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+        self.redirect_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(host))
     }
 }

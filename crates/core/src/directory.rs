@@ -46,7 +46,9 @@ impl Directory {
         self.by_slug.get(slug).and_then(|id| self.tenants.get(id))
     }
     pub fn tenant_by_brand_url(&self, url: &str) -> Option<&Tenant> {
-        self.by_brand_url.get(&url.to_ascii_lowercase()).and_then(|id| self.tenants.get(id))
+        self.by_brand_url
+            .get(&url.to_ascii_lowercase())
+            .and_then(|id| self.tenants.get(id))
     }
     pub fn tenants(&self) -> impl Iterator<Item = &Tenant> {
         self.tenants.values()
@@ -55,18 +57,26 @@ impl Directory {
         self.apps.get(&id)
     }
     pub fn app_by_client_id(&self, client_id: &str) -> Option<&ClientApp> {
-        self.by_client_id.get(client_id).and_then(|id| self.apps.get(id))
+        self.by_client_id
+            .get(client_id)
+            .and_then(|id| self.apps.get(id))
     }
     /// The app whose API key hashes to `hash`. Lookup by hash, so no comparison of secrets.
     pub fn app_by_key_hash(&self, hash: &SecretHash) -> Option<&ClientApp> {
         self.by_key_hash.get(hash).and_then(|id| self.apps.get(id))
     }
     pub fn stores(&self, tenant: TenantId) -> &[Storefront] {
-        self.stores.get(&tenant).map(Vec::as_slice).unwrap_or_default()
+        self.stores
+            .get(&tenant)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
     pub fn default_store(&self, tenant: TenantId) -> Option<&Storefront> {
         let stores = self.stores(tenant);
-        stores.iter().find(|s| s.is_default).or_else(|| stores.first())
+        stores
+            .iter()
+            .find(|s| s.is_default)
+            .or_else(|| stores.first())
     }
     pub fn store_by_code(&self, tenant: TenantId, code: &str) -> Option<&Storefront> {
         self.stores(tenant).iter().find(|s| s.code == code)

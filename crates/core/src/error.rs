@@ -27,7 +27,10 @@ pub enum CoreError {
     },
     /// A new password breaks the tenant's policy; every violation is listed.
     #[error("the password does not meet the policy")]
-    WeakPassword { field: String, violations: Vec<Violation> },
+    WeakPassword {
+        field: String,
+        violations: Vec<Violation>,
+    },
     /// Unknown client, wrong secret or disabled app.
     #[error("client authentication failed")]
     InvalidClient,
@@ -62,7 +65,11 @@ pub enum CoreError {
 
 impl CoreError {
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        CoreError::InvalidRequest { code, message: message.into(), fields: Vec::new() }
+        CoreError::InvalidRequest {
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+        }
     }
 
     pub fn field(field: &str, code: &'static str, message: impl Into<String>) -> Self {
@@ -70,12 +77,19 @@ impl CoreError {
         CoreError::InvalidRequest {
             code,
             message: message.clone(),
-            fields: vec![FieldError { field: field.to_owned(), code, message }],
+            fields: vec![FieldError {
+                field: field.to_owned(),
+                code,
+                message,
+            }],
         }
     }
 
     pub fn grant(code: &'static str, message: impl Into<String>) -> Self {
-        CoreError::InvalidGrant { code, message: message.into() }
+        CoreError::InvalidGrant {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn internal(e: impl std::fmt::Display) -> Self {

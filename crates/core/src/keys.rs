@@ -54,10 +54,18 @@ fn encoding_key(alg: SigningAlg, pkcs8: &[u8]) -> CoreResult<EncodingKey> {
 }
 
 /// Generate a new key for `tenant_id`, sealed with `master`.
-pub fn generate(tenant_id: TenantId, alg: SigningAlg, master: &MasterKey, now: Timestamp) -> CoreResult<StoredKey> {
+pub fn generate(
+    tenant_id: TenantId,
+    alg: SigningAlg,
+    master: &MasterKey,
+    now: Timestamp,
+) -> CoreResult<StoredKey> {
     let rng = SystemRandom::new();
     let pkcs8: Zeroizing<Vec<u8>> = Zeroizing::new(match alg {
-        SigningAlg::EdDSA => Ed25519KeyPair::generate_pkcs8v1(&rng).map_err(CoreError::internal)?.as_ref().to_vec(),
+        SigningAlg::EdDSA => Ed25519KeyPair::generate_pkcs8v1(&rng)
+            .map_err(CoreError::internal)?
+            .as_ref()
+            .to_vec(),
         SigningAlg::ES256 => EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
             .map_err(CoreError::internal)?
             .as_ref()
@@ -71,10 +79,13 @@ pub fn generate(tenant_id: TenantId, alg: SigningAlg, master: &MasterKey, now: T
     });
     let enc = encoding_key(alg, &pkcs8)?;
     let mut jwk = Jwk::from_encoding_key(&enc, jwt_alg(alg)).map_err(CoreError::internal)?;
-    let kid = jwk.thumbprint(ThumbprintHash::SHA256).map_err(CoreError::internal)?;
+    let kid = jwk
+        .thumbprint(ThumbprintHash::SHA256)
+        .map_err(CoreError::internal)?;
     jwk.common.key_id = Some(kid.clone());
     jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-    let sealed = secret::seal(&master.purpose_key(PURPOSE), kid.as_bytes(), &pkcs8).map_err(CoreError::internal)?;
+    let sealed = secret::seal(&master.purpose_key(PURPOSE), kid.as_bytes(), &pkcs8)
+        .map_err(CoreError::internal)?;
     Ok(StoredKey {
         kid,
         tenant_id,
@@ -153,7 +164,9 @@ impl KeyRing {
     }
 
     pub fn current(&self, tenant: TenantId) -> Option<&LoadedKey> {
-        self.current.get(&tenant).and_then(|kid| self.by_kid.get(kid))
+        self.current
+            .get(&tenant)
+            .and_then(|kid| self.by_kid.get(kid))
     }
 
     pub fn get(&self, kid: &str) -> Option<&LoadedKey> {
@@ -163,7 +176,9 @@ impl KeyRing {
     /// The public keys still in use at `now`, for the JWKS.
     pub fn published(&self, now: Timestamp) -> Vec<&Jwk> {
         let mut keys: Vec<&LoadedKey> = self.by_kid.values().filter(|k| k.usable_at(now)).collect();
-        keys.sort_by(|a, b| (a.tenant_id, a.created_at, &a.kid).cmp(&(b.tenant_id, b.created_at, &b.kid)));
+        keys.sort_by(|a, b| {
+            (a.tenant_id, a.created_at, &a.kid).cmp(&(b.tenant_id, b.created_at, &b.kid))
+        });
         keys.into_iter().map(|k| &k.jwk).collect()
     }
 }
@@ -178,7 +193,13 @@ mod tests {
         let tenant = TenantId::new();
         for alg in [SigningAlg::EdDSA, SigningAlg::ES256, SigningAlg::RS256] {
             let k = generate(tenant, alg, &master, Timestamp(0)).unwrap();
-            assert!(!k.private_sealed.windows(8).any(|w| k.public_jwk.as_bytes().windows(8).any(|p| p == w)));
+            assert!(
+                !k.private_sealed.windows(8).any(|w| k
+                    .public_jwk
+                    .as_bytes()
+                    .windows(8)
+                    .any(|p| p == w))
+            );
             let ring = KeyRing::load(std::slice::from_ref(&k), &master).unwrap();
             assert_eq!(ring.current(tenant).unwrap().kid, k.kid);
             let published = ring.published(Timestamp(0));
@@ -189,8 +210,16 @@ mod tests {
 
     #[test]
     fn wrong_master_key_is_refused() {
-        let k = generate(TenantId::new(), SigningAlg::EdDSA, &MasterKey::from_text(&"a".repeat(32)).unwrap(), Timestamp(0)).unwrap();
-        let err = KeyRing::load(&[k], &MasterKey::from_text(&"b".repeat(32)).unwrap()).err().unwrap();
+        let k = generate(
+            TenantId::new(),
+            SigningAlg::EdDSA,
+            &MasterKey::from_text(&"a".repeat(32)).unwrap(),
+            Timestamp(0),
+        )
+        .unwrap();
+        let err = KeyRing::load(&[k], &MasterKey::from_text(&"b".repeat(32)).unwrap())
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("internal"));
     }
 

@@ -60,39 +60,68 @@ pub struct PasswordHasher {
 
 impl std::fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PasswordHasher").field("params", &self.params).finish_non_exhaustive()
+        f.debug_struct("PasswordHasher")
+            .field("params", &self.params)
+            .finish_non_exhaustive()
     }
 }
 
 impl PasswordHasher {
     pub fn new(settings: &HashingSettings) -> CoreResult<Self> {
-        let params = Params::new(settings.memory_kib, settings.iterations, settings.parallelism, None)
-            .map_err(|e| CoreError::invalid("invalid_hashing_settings", format!("argon2 parameters: {e}")))?;
+        let params = Params::new(
+            settings.memory_kib,
+            settings.iterations,
+            settings.parallelism,
+            None,
+        )
+        .map_err(|e| {
+            CoreError::invalid(
+                "invalid_hashing_settings",
+                format!("argon2 parameters: {e}"),
+            )
+        })?;
         let slots = match settings.max_concurrent {
-            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
             n => n,
         };
         let random = Zeroizing::new(crate::secret::random_token(24));
         let dummy = hash_argon2(&params, random.as_bytes())?;
-        Ok(Self { params, permits: Arc::new(Semaphore::new(slots)), queue_timeout: settings.queue_timeout, dummy })
+        Ok(Self {
+            params,
+            permits: Arc::new(Semaphore::new(slots)),
+            queue_timeout: settings.queue_timeout,
+            dummy,
+        })
     }
 
     /// Hash a new password with the current argon2id parameters.
     pub async fn hash(&self, password: Zeroizing<String>) -> CoreResult<String> {
         let params = self.params.clone();
-        self.run(move || hash_argon2(&params, password.as_bytes())).await
+        self.run(move || hash_argon2(&params, password.as_bytes()))
+            .await
     }
 
     /// Verify `password` against `stored`; `None` verifies against the dummy hash and never
     /// matches, at the same cost as a real verification.
-    pub async fn verify(&self, stored: Option<String>, password: Zeroizing<String>) -> CoreResult<Verification> {
+    pub async fn verify(
+        &self,
+        stored: Option<String>,
+        password: Zeroizing<String>,
+    ) -> CoreResult<Verification> {
         let (stored, real) = match stored {
             Some(h) => (h, true),
             None => (self.dummy.clone(), false),
         };
         let params = self.params.clone();
-        let v = self.run(move || Ok(verify_any(&params, &stored, password.as_bytes()))).await?;
-        Ok(Verification { matched: v.matched && real, needs_rehash: v.needs_rehash && real })
+        let v = self
+            .run(move || Ok(verify_any(&params, &stored, password.as_bytes())))
+            .await?;
+        Ok(Verification {
+            matched: v.matched && real,
+            needs_rehash: v.needs_rehash && real,
+        })
     }
 
     /// Number of hashing slots free right now (for metrics and tests).
@@ -100,10 +129,15 @@ impl PasswordHasher {
         self.permits.available_permits()
     }
 
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> CoreResult<T> + Send + 'static) -> CoreResult<T> {
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> CoreResult<T> + Send + 'static,
+    ) -> CoreResult<T> {
         let permit = tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned())
             .await
-            .map_err(|_| CoreError::Busy { retry_after: Duration::from_secs(1) })?
+            .map_err(|_| CoreError::Busy {
+                retry_after: Duration::from_secs(1),
+            })?
             .map_err(CoreError::internal)?;
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
@@ -143,7 +177,10 @@ pub fn hash_format(stored: &str) -> Option<HashFormat> {
             .ok()
             .filter(|h| h.hash.is_some() && h.salt.is_some() && Params::try_from(h).is_ok())
             .map(|_| HashFormat::Argon2)
-    } else if ["$2a$", "$2b$", "$2y$"].iter().any(|p| stored.starts_with(p)) {
+    } else if ["$2a$", "$2b$", "$2y$"]
+        .iter()
+        .any(|p| stored.starts_with(p))
+    {
         (stored.len() == 60).then_some(HashFormat::Bcrypt)
     } else if stored.starts_with("$pbkdf2-sha256$") {
         if PasswordHash::new(stored).is_ok_and(|h| h.hash.is_some() && h.salt.is_some()) {
@@ -157,28 +194,51 @@ pub fn hash_format(stored: &str) -> Option<HashFormat> {
 }
 
 fn verify_any(current: &Params, stored: &str, password: &[u8]) -> Verification {
-    let no = Verification { matched: false, needs_rehash: false };
+    let no = Verification {
+        matched: false,
+        needs_rehash: false,
+    };
     match hash_format(stored) {
         Some(HashFormat::Argon2) => {
-            let Ok(parsed) = PasswordHash::new(stored) else { return no };
+            let Ok(parsed) = PasswordHash::new(stored) else {
+                return no;
+            };
             let matched = Argon2::default().verify_password(password, &parsed).is_ok();
             let same_params = parsed.algorithm.as_str() == "argon2id"
                 && parsed.version == Some(Version::V0x13.into())
                 && Params::try_from(&parsed).is_ok_and(|p| {
-                    p.m_cost() == current.m_cost() && p.t_cost() == current.t_cost() && p.p_cost() == current.p_cost()
+                    p.m_cost() == current.m_cost()
+                        && p.t_cost() == current.t_cost()
+                        && p.p_cost() == current.p_cost()
                 });
-            Verification { matched, needs_rehash: !same_params }
+            Verification {
+                matched,
+                needs_rehash: !same_params,
+            }
         }
-        Some(HashFormat::Bcrypt) => Verification { matched: bcrypt::verify(password, stored).unwrap_or(false), needs_rehash: true },
+        Some(HashFormat::Bcrypt) => Verification {
+            matched: bcrypt::verify(password, stored).unwrap_or(false),
+            needs_rehash: true,
+        },
         Some(HashFormat::Pbkdf2Sha256) => {
-            let Ok(parsed) = PasswordHash::new(stored) else { return no };
-            Verification { matched: pbkdf2::Pbkdf2.verify_password(password, &parsed).is_ok(), needs_rehash: true }
+            let Ok(parsed) = PasswordHash::new(stored) else {
+                return no;
+            };
+            Verification {
+                matched: pbkdf2::Pbkdf2.verify_password(password, &parsed).is_ok(),
+                needs_rehash: true,
+            }
         }
         Some(HashFormat::PasslibPbkdf2Sha256) => {
-            let Some((rounds, salt, expected)) = parse_passlib(stored) else { return no };
+            let Some((rounds, salt, expected)) = parse_passlib(stored) else {
+                return no;
+            };
             let mut out = vec![0u8; expected.len()];
             pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, &salt, rounds, &mut out);
-            Verification { matched: out.ct_eq(&expected).into(), needs_rehash: true }
+            Verification {
+                matched: out.ct_eq(&expected).into(),
+                needs_rehash: true,
+            }
         }
         None => {
             tracing::warn!("stored password hash has an unknown format");
@@ -191,7 +251,11 @@ fn verify_any(current: &Params, stored: &str, password: &[u8]) -> Verification {
 fn parse_passlib(stored: &str) -> Option<(u32, Vec<u8>, Vec<u8>)> {
     let mut parts = stored.strip_prefix("$pbkdf2-sha256$")?.split('$');
     let rounds: u32 = parts.next()?.parse().ok().filter(|r| *r > 0)?;
-    let ab64 = |s: &str| base64::engine::general_purpose::STANDARD_NO_PAD.decode(s.replace('.', "+")).ok();
+    let ab64 = |s: &str| {
+        base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(s.replace('.', "+"))
+            .ok()
+    };
     let salt = ab64(parts.next()?)?;
     let checksum = ab64(parts.next()?)?;
     (parts.next().is_none() && !checksum.is_empty()).then_some((rounds, salt, checksum))
@@ -202,7 +266,13 @@ mod tests {
     use super::*;
 
     fn fast() -> HashingSettings {
-        HashingSettings { memory_kib: 256, iterations: 1, parallelism: 1, max_concurrent: 1, queue_timeout: Duration::from_millis(50) }
+        HashingSettings {
+            memory_kib: 256,
+            iterations: 1,
+            parallelism: 1,
+            max_concurrent: 1,
+            queue_timeout: Duration::from_millis(50),
+        }
     }
 
     fn pw(s: &str) -> Zeroizing<String> {
@@ -214,16 +284,39 @@ mod tests {
         let h = PasswordHasher::new(&fast()).unwrap();
         let stored = h.hash(pw("Secret1!")).await.unwrap();
         assert!(stored.starts_with("$argon2id$v=19$m=256,t=1,p=1$"));
-        assert_eq!(h.verify(Some(stored.clone()), pw("Secret1!")).await.unwrap(), Verification { matched: true, needs_rehash: false });
-        assert!(!h.verify(Some(stored), pw("secret1!")).await.unwrap().matched);
+        assert_eq!(
+            h.verify(Some(stored.clone()), pw("Secret1!"))
+                .await
+                .unwrap(),
+            Verification {
+                matched: true,
+                needs_rehash: false
+            }
+        );
+        assert!(
+            !h.verify(Some(stored), pw("secret1!"))
+                .await
+                .unwrap()
+                .matched
+        );
     }
 
     #[tokio::test]
     async fn other_argon2_parameters_need_rehash() {
-        let old = PasswordHasher::new(&HashingSettings { memory_kib: 512, ..fast() }).unwrap();
+        let old = PasswordHasher::new(&HashingSettings {
+            memory_kib: 512,
+            ..fast()
+        })
+        .unwrap();
         let stored = old.hash(pw("x")).await.unwrap();
         let h = PasswordHasher::new(&fast()).unwrap();
-        assert_eq!(h.verify(Some(stored), pw("x")).await.unwrap(), Verification { matched: true, needs_rehash: true });
+        assert_eq!(
+            h.verify(Some(stored), pw("x")).await.unwrap(),
+            Verification {
+                matched: true,
+                needs_rehash: true
+            }
+        );
     }
 
     #[tokio::test]
@@ -237,9 +330,19 @@ mod tests {
     async fn bcrypt_imports_verify_and_need_rehash() {
         let h = PasswordHasher::new(&fast()).unwrap();
         for prefix in ["$2a$", "$2b$", "$2y$"] {
-            let b = bcrypt::hash("Str0ng!Passw0rd", 4).unwrap().replacen("$2b$", prefix, 1);
+            let b = bcrypt::hash("Str0ng!Passw0rd", 4)
+                .unwrap()
+                .replacen("$2b$", prefix, 1);
             assert_eq!(hash_format(&b), Some(HashFormat::Bcrypt));
-            assert_eq!(h.verify(Some(b.clone()), pw("Str0ng!Passw0rd")).await.unwrap(), Verification { matched: true, needs_rehash: true });
+            assert_eq!(
+                h.verify(Some(b.clone()), pw("Str0ng!Passw0rd"))
+                    .await
+                    .unwrap(),
+                Verification {
+                    matched: true,
+                    needs_rehash: true
+                }
+            );
             assert!(!h.verify(Some(b), pw("wrong")).await.unwrap().matched);
         }
     }
@@ -249,7 +352,16 @@ mod tests {
         let h = PasswordHasher::new(&fast()).unwrap();
         let salt = SaltString::from_b64("c2FsdHNhbHRzYWx0").unwrap();
         let phc = pbkdf2::Pbkdf2
-            .hash_password_customized(b"pw", Some(pbkdf2::Algorithm::Pbkdf2Sha256.ident()), None, pbkdf2::Params { rounds: 1000, output_length: 32 }, &salt)
+            .hash_password_customized(
+                b"pw",
+                Some(pbkdf2::Algorithm::Pbkdf2Sha256.ident()),
+                None,
+                pbkdf2::Params {
+                    rounds: 1000,
+                    output_length: 32,
+                },
+                &salt,
+            )
             .unwrap()
             .to_string();
         assert_eq!(hash_format(&phc), Some(HashFormat::Pbkdf2Sha256));
@@ -258,23 +370,46 @@ mod tests {
         // passlib.hash.pbkdf2_sha256.using(rounds=1000, salt=b"saltsalt").hash("pw"), computed here
         let mut out = [0u8; 32];
         pbkdf2::pbkdf2_hmac::<sha2::Sha256>(b"pw", b"saltsalt", 1000, &mut out);
-        let enc = |b: &[u8]| base64::engine::general_purpose::STANDARD_NO_PAD.encode(b).replace('+', ".");
+        let enc = |b: &[u8]| {
+            base64::engine::general_purpose::STANDARD_NO_PAD
+                .encode(b)
+                .replace('+', ".")
+        };
         let passlib = format!("$pbkdf2-sha256$1000${}${}", enc(b"saltsalt"), enc(&out));
         assert_eq!(hash_format(&passlib), Some(HashFormat::PasslibPbkdf2Sha256));
-        assert!(h.verify(Some(passlib.clone()), pw("pw")).await.unwrap().matched);
+        assert!(
+            h.verify(Some(passlib.clone()), pw("pw"))
+                .await
+                .unwrap()
+                .matched
+        );
         assert!(!h.verify(Some(passlib), pw("px")).await.unwrap().matched);
     }
 
     #[test]
     fn garbage_is_not_a_hash() {
-        for s in ["", "plain", "$2b$10$short", "$pbkdf2-sha256$x$y$z", "$argon2id$nonsense", "$md5$abc"] {
+        for s in [
+            "",
+            "plain",
+            "$2b$10$short",
+            "$pbkdf2-sha256$x$y$z",
+            "$argon2id$nonsense",
+            "$md5$abc",
+        ] {
             assert_eq!(hash_format(s), None, "{s}");
         }
     }
 
     #[tokio::test]
     async fn saturated_pool_answers_busy() {
-        let h = Arc::new(PasswordHasher::new(&HashingSettings { memory_kib: 65536, iterations: 3, ..fast() }).unwrap());
+        let h = Arc::new(
+            PasswordHasher::new(&HashingSettings {
+                memory_kib: 65536,
+                iterations: 3,
+                ..fast()
+            })
+            .unwrap(),
+        );
         let _held = h.permits.clone().acquire_owned().await.unwrap();
         let err = h.verify(None, pw("x")).await.unwrap_err();
         assert!(matches!(err, CoreError::Busy { .. }));

@@ -51,7 +51,10 @@ pub struct Violation {
 
 impl Violation {
     fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -123,13 +126,22 @@ impl PolicyLevel {
             ));
         }
         if rule.upper && !password.chars().any(char::is_uppercase) {
-            out.push(Violation::new("password_missing_uppercase", "must include an upper-case letter"));
+            out.push(Violation::new(
+                "password_missing_uppercase",
+                "must include an upper-case letter",
+            ));
         }
         if rule.lower && !password.chars().any(char::is_lowercase) {
-            out.push(Violation::new("password_missing_lowercase", "must include a lower-case letter"));
+            out.push(Violation::new(
+                "password_missing_lowercase",
+                "must include a lower-case letter",
+            ));
         }
         if rule.digit && !password.chars().any(|c| c.is_ascii_digit()) {
-            out.push(Violation::new("password_missing_digit", "must include a digit"));
+            out.push(Violation::new(
+                "password_missing_digit",
+                "must include a digit",
+            ));
         }
         let has_special = match (rule.special_set, rule.special_any) {
             (Some(set), _) => Some(password.chars().any(|c| set.contains(c))),
@@ -144,9 +156,13 @@ impl PolicyLevel {
             out.push(Violation::new("password_missing_special", message));
         }
         if rule.not_identifier {
-            let same = |id: Option<&str>| id.is_some_and(|id| id.trim().eq_ignore_ascii_case(password));
+            let same =
+                |id: Option<&str>| id.is_some_and(|id| id.trim().eq_ignore_ascii_case(password));
             if same(ctx.email) || same(ctx.username) {
-                out.push(Violation::new("password_equals_identifier", "must not be the e-mail or username"));
+                out.push(Violation::new(
+                    "password_equals_identifier",
+                    "must not be the e-mail or username",
+                ));
             }
         }
         out
@@ -158,7 +174,17 @@ mod tests {
     use super::*;
 
     fn codes(level: PolicyLevel, pw: &str) -> Vec<&'static str> {
-        level.check(pw, PolicyContext { email: Some("bob@example.com"), username: None }).iter().map(|v| v.code).collect()
+        level
+            .check(
+                pw,
+                PolicyContext {
+                    email: Some("bob@example.com"),
+                    username: None,
+                },
+            )
+            .iter()
+            .map(|v| v.code)
+            .collect()
     }
 
     #[test]
@@ -170,15 +196,23 @@ mod tests {
     fn default_rule_reports_every_violation() {
         assert_eq!(
             codes(PolicyLevel::Default, "abc"),
-            vec!["password_too_short", "password_missing_uppercase", "password_missing_digit", "password_missing_special"]
+            vec![
+                "password_too_short",
+                "password_missing_uppercase",
+                "password_missing_digit",
+                "password_missing_special"
+            ]
         );
-        assert_eq!(codes(PolicyLevel::Default, ""), vec![
-            "password_too_short",
-            "password_missing_uppercase",
-            "password_missing_lowercase",
-            "password_missing_digit",
-            "password_missing_special"
-        ]);
+        assert_eq!(
+            codes(PolicyLevel::Default, ""),
+            vec![
+                "password_too_short",
+                "password_missing_uppercase",
+                "password_missing_lowercase",
+                "password_missing_digit",
+                "password_missing_special"
+            ]
+        );
     }
 
     #[test]
@@ -188,22 +222,34 @@ mod tests {
             assert!(codes(PolicyLevel::Default, &pw).is_empty(), "{c}");
         }
         // A space is not in the seed's set.
-        assert_eq!(codes(PolicyLevel::Default, "Abcdefg1 "), vec!["password_missing_special"]);
+        assert_eq!(
+            codes(PolicyLevel::Default, "Abcdefg1 "),
+            vec!["password_missing_special"]
+        );
     }
 
     #[test]
     fn low_and_medium_levels() {
         assert!(codes(PolicyLevel::Low, "abcde").is_empty());
         assert_eq!(codes(PolicyLevel::Low, "abcd"), vec!["password_too_short"]);
-        assert_eq!(codes(PolicyLevel::Low, "BOB@example.com"), vec!["password_equals_identifier"]);
+        assert_eq!(
+            codes(PolicyLevel::Low, "BOB@example.com"),
+            vec!["password_equals_identifier"]
+        );
         assert!(codes(PolicyLevel::Medium, "Ab1'cd").is_empty());
-        assert_eq!(codes(PolicyLevel::Medium, "Ab1cde"), vec!["password_missing_special"]);
+        assert_eq!(
+            codes(PolicyLevel::Medium, "Ab1cde"),
+            vec!["password_missing_special"]
+        );
     }
 
     #[test]
     fn length_is_counted_in_characters_and_capped_in_bytes() {
         assert_eq!(codes(PolicyLevel::Low, "ééééé"), Vec::<&str>::new());
         let long = "Aa1!".repeat(300);
-        assert_eq!(codes(PolicyLevel::Default, &long), vec!["password_too_long"]);
+        assert_eq!(
+            codes(PolicyLevel::Default, &long),
+            vec!["password_too_long"]
+        );
     }
 }

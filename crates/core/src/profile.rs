@@ -45,7 +45,10 @@ pub fn validate_route(route: &str) -> Result<(), &'static str> {
             return Err("** may only be the whole last segment");
         }
         if seg.contains('{') || seg.contains('}') {
-            let ok = seg.starts_with('{') && seg.ends_with('}') && seg.len() > 2 && !seg[1..seg.len() - 1].contains(['{', '}']);
+            let ok = seg.starts_with('{')
+                && seg.ends_with('}')
+                && seg.len() > 2
+                && !seg[1..seg.len() - 1].contains(['{', '}']);
             if !ok {
                 return Err("a {name} placeholder must be a whole segment");
             }
@@ -63,7 +66,15 @@ mod tests {
         for ok in ["/", "/v1/orders/{id}", "/v1/catalog/**", "/v1/cart/**"] {
             assert!(validate_route(ok).is_ok(), "{ok}");
         }
-        for bad in ["v1", "/v1/**/x", "/v1/a**", "/v1/{id", "/v1/x{id}", "/v1/{}", "/a b"] {
+        for bad in [
+            "v1",
+            "/v1/**/x",
+            "/v1/a**",
+            "/v1/{id",
+            "/v1/x{id}",
+            "/v1/{}",
+            "/a b",
+        ] {
             assert!(validate_route(bad).is_err(), "{bad}");
         }
     }

@@ -72,8 +72,12 @@ pub fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Sea
     let key = LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, key).map_err(|_| SealError)?);
     let nonce_bytes = random_bytes::<NONCE_LEN>();
     let mut buf = plaintext.to_vec();
-    key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce_bytes), Aad::from(aad), &mut buf)
-        .map_err(|_| SealError)?;
+    key.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(nonce_bytes),
+        Aad::from(aad),
+        &mut buf,
+    )
+    .map_err(|_| SealError)?;
     let mut out = nonce_bytes.to_vec();
     out.extend_from_slice(&buf);
     Ok(out)
@@ -87,7 +91,10 @@ pub fn open(key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u
     let (nonce, ct) = sealed.split_at(NONCE_LEN);
     let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SealError)?;
     let mut buf = Zeroizing::new(ct.to_vec());
-    let plain_len = key.open_in_place(nonce, Aad::from(aad), &mut buf).map_err(|_| SealError)?.len();
+    let plain_len = key
+        .open_in_place(nonce, Aad::from(aad), &mut buf)
+        .map_err(|_| SealError)?
+        .len();
     buf.truncate(plain_len);
     Ok(buf)
 }
@@ -102,7 +109,8 @@ impl MasterKey {
 
     pub fn from_text(text: &str) -> Option<Self> {
         let text = text.trim();
-        (text.chars().count() >= Self::MIN_LEN).then(|| Self(derive_key(text.as_bytes(), "master-key")))
+        (text.chars().count() >= Self::MIN_LEN)
+            .then(|| Self(derive_key(text.as_bytes(), "master-key")))
     }
 
     /// A fresh master key in its text form, for a new key file.

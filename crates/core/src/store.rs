@@ -48,23 +48,44 @@ pub trait Store: Send + Sync + 'static {
     async fn apply_provisioning(&self, plan: &ProvisionPlan) -> StoreResult<()>;
 
     // Users.
-    async fn insert_user(&self, user: &User, profiles: &[crate::ids::ProfileId]) -> StoreResult<()>;
+    async fn insert_user(&self, user: &User, profiles: &[crate::ids::ProfileId])
+    -> StoreResult<()>;
     async fn get_user(&self, id: UserId) -> StoreResult<Option<User>>;
     /// The user of `kind` in `tenant` whose e-mail or username matches `login`
     /// case-insensitively. E-mail matches win over username matches.
-    async fn find_user(&self, tenant: TenantId, kind: UserKind, login: &str) -> StoreResult<Option<User>>;
+    async fn find_user(
+        &self,
+        tenant: TenantId,
+        kind: UserKind,
+        login: &str,
+    ) -> StoreResult<Option<User>>;
     async fn list_users(&self, tenant: TenantId, kind: Option<UserKind>) -> StoreResult<Vec<User>>;
     /// Replace the password hash. With `expected`, only if the stored hash is still that one
     /// (so a rehash at login never overwrites a concurrent password change). Returns whether
     /// it was written.
-    async fn set_password_hash(&self, user: UserId, hash: &str, expected: Option<&str>, at: Timestamp) -> StoreResult<bool>;
-    async fn set_user_status(&self, user: UserId, status: UserStatus, at: Timestamp) -> StoreResult<()>;
+    async fn set_password_hash(
+        &self,
+        user: UserId,
+        hash: &str,
+        expected: Option<&str>,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+    async fn set_user_status(
+        &self,
+        user: UserId,
+        status: UserStatus,
+        at: Timestamp,
+    ) -> StoreResult<()>;
     async fn user_profile_names(&self, user: UserId) -> StoreResult<Vec<String>>;
     async fn user_profile_ids(&self, user: UserId) -> StoreResult<Vec<crate::ids::ProfileId>>;
 
     // Sessions and refresh tokens.
     /// Insert a session and, when given, its first refresh token, together.
-    async fn create_session(&self, session: &Session, refresh: Option<&RefreshRecord>) -> StoreResult<()>;
+    async fn create_session(
+        &self,
+        session: &Session,
+        refresh: Option<&RefreshRecord>,
+    ) -> StoreResult<()>;
     async fn get_session(&self, id: SessionId) -> StoreResult<Option<Session>>;
     async fn list_sessions(&self, filter: &SessionFilter) -> StoreResult<Vec<Session>>;
     async fn find_refresh(&self, hash: &SecretHash) -> StoreResult<Option<RefreshRecord>>;
@@ -79,13 +100,24 @@ pub trait Store: Send + Sync + 'static {
         touch: SessionTouch,
     ) -> StoreResult<RotateOutcome>;
     /// Revoke a live session and record the change. Returns false if it was already revoked.
-    async fn revoke_session(&self, id: SessionId, at: Timestamp, reason: &str) -> StoreResult<bool>;
+    async fn revoke_session(&self, id: SessionId, at: Timestamp, reason: &str)
+    -> StoreResult<bool>;
     /// Revoke every live session of a user; returns the ones revoked.
-    async fn revoke_user_sessions(&self, user: UserId, at: Timestamp, reason: &str) -> StoreResult<Vec<SessionId>>;
+    async fn revoke_user_sessions(
+        &self,
+        user: UserId,
+        at: Timestamp,
+        reason: &str,
+    ) -> StoreResult<Vec<SessionId>>;
 
     // Change feed.
     /// Changes with `seq > after` and `at >= not_before`, oldest first, at most `limit`.
-    async fn changes_after(&self, after: i64, not_before: Timestamp, limit: u32) -> StoreResult<Vec<Change>>;
+    async fn changes_after(
+        &self,
+        after: i64,
+        not_before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Change>>;
     /// Forget changes older than `before`.
     async fn prune_changes(&self, before: Timestamp) -> StoreResult<u64>;
 
@@ -93,7 +125,11 @@ pub trait Store: Send + Sync + 'static {
     async fn list_signing_keys(&self) -> StoreResult<Vec<StoredKey>>;
     /// Insert `key` as its tenant's current key; the previous current key gets
     /// `not_after = retire_previous_at`. Records a change.
-    async fn add_signing_key(&self, key: &StoredKey, retire_previous_at: Timestamp) -> StoreResult<()>;
+    async fn add_signing_key(
+        &self,
+        key: &StoredKey,
+        retire_previous_at: Timestamp,
+    ) -> StoreResult<()>;
 
     // Audit.
     async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;

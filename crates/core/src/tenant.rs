@@ -100,11 +100,15 @@ impl Default for TokenSettings {
 
 impl TokenSettings {
     pub fn access_ttl_for(&self, kind: Option<UserKind>) -> Duration {
-        kind.and_then(|k| self.access_ttl_by_kind.get(&k).copied()).unwrap_or(self.access_ttl)
+        kind.and_then(|k| self.access_ttl_by_kind.get(&k).copied())
+            .unwrap_or(self.access_ttl)
     }
     /// The longest an access token of this tenant can live.
     pub fn max_access_ttl(&self) -> Duration {
-        self.access_ttl_by_kind.values().copied().fold(self.access_ttl, Duration::max)
+        self.access_ttl_by_kind
+            .values()
+            .copied()
+            .fold(self.access_ttl, Duration::max)
     }
 }
 
@@ -112,13 +116,25 @@ mod kind_durations {
     use super::*;
     use serde::{Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(m: &BTreeMap<UserKind, Duration>, s: S) -> Result<S::Ok, S::Error> {
-        let as_text: BTreeMap<UserKind, String> =
-            m.iter().map(|(k, v)| (*k, humantime_serde::re::humantime::format_duration(*v).to_string())).collect();
+    pub fn serialize<S: Serializer>(
+        m: &BTreeMap<UserKind, Duration>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let as_text: BTreeMap<UserKind, String> = m
+            .iter()
+            .map(|(k, v)| {
+                (
+                    *k,
+                    humantime_serde::re::humantime::format_duration(*v).to_string(),
+                )
+            })
+            .collect();
         as_text.serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<UserKind, Duration>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<UserKind, Duration>, D::Error> {
         let raw = BTreeMap::<UserKind, String>::deserialize(d)?;
         raw.into_iter()
             .map(|(k, v)| {
@@ -132,7 +148,11 @@ mod kind_durations {
 
 impl Tenant {
     pub fn audience(&self) -> &str {
-        if self.tokens.audience.is_empty() { &self.slug } else { &self.tokens.audience }
+        if self.tokens.audience.is_empty() {
+            &self.slug
+        } else {
+            &self.tokens.audience
+        }
     }
 }
 
@@ -140,5 +160,6 @@ impl Tenant {
 pub fn valid_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }

@@ -47,7 +47,9 @@ pub struct TokenPair {
 
 impl std::fmt::Debug for TokenPair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenPair").field("session_id", &self.session_id).finish_non_exhaustive()
+        f.debug_struct("TokenPair")
+            .field("session_id", &self.session_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -65,7 +67,11 @@ pub fn seal_successor(old_token: &str, pair: &TokenPair) -> CoreResult<Vec<u8>> 
     secret::seal(&key, pair.session_id.0.as_bytes(), &plain).map_err(CoreError::internal)
 }
 
-pub fn open_successor(old_token: &str, session_id: SessionId, sealed: &[u8]) -> CoreResult<TokenPair> {
+pub fn open_successor(
+    old_token: &str,
+    session_id: SessionId,
+    sealed: &[u8],
+) -> CoreResult<TokenPair> {
     let key = secret::derive_key(old_token.as_bytes(), SUCCESSOR_PURPOSE);
     let plain = secret::open(&key, session_id.0.as_bytes(), sealed).map_err(CoreError::internal)?;
     serde_json::from_slice(&plain).map_err(CoreError::internal)
@@ -86,7 +92,10 @@ mod tests {
             user_id: None,
         };
         let sealed = seal_successor("old", &pair).unwrap();
-        assert_eq!(open_successor("old", pair.session_id, &sealed).unwrap(), pair);
+        assert_eq!(
+            open_successor("old", pair.session_id, &sealed).unwrap(),
+            pair
+        );
         assert!(open_successor("other", pair.session_id, &sealed).is_err());
         assert!(open_successor("old", SessionId::new(), &sealed).is_err());
     }

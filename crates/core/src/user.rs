@@ -25,7 +25,12 @@ pub enum UserKind {
 }
 
 impl UserKind {
-    pub const ALL: [UserKind; 4] = [UserKind::Operator, UserKind::Customer, UserKind::Supplier, UserKind::Guest];
+    pub const ALL: [UserKind; 4] = [
+        UserKind::Operator,
+        UserKind::Customer,
+        UserKind::Supplier,
+        UserKind::Guest,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -110,7 +115,10 @@ impl fmt::Debug for User {
 impl User {
     /// The name shown to humans and put in `username` claims: username, else e-mail.
     pub fn display_login(&self) -> &str {
-        self.username.as_deref().or(self.email.as_deref()).unwrap_or_default()
+        self.username
+            .as_deref()
+            .or(self.email.as_deref())
+            .unwrap_or_default()
     }
 }
 
@@ -132,7 +140,13 @@ pub fn parse_email(s: &str) -> Result<String, &'static str> {
     let Some((local, domain)) = s.rsplit_once('@') else {
         return Err("e-mail must contain @");
     };
-    if local.is_empty() || domain.is_empty() || !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') || domain.contains('@') {
+    if local.is_empty()
+        || domain.is_empty()
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || domain.contains('@')
+    {
         return Err("e-mail must look like name@example.com");
     }
     Ok(s.to_owned())
@@ -168,7 +182,16 @@ mod tests {
     fn emails() {
         assert!(parse_email("alice@example.com").is_ok());
         assert!(parse_email(" Alice@Example.com ").is_ok());
-        for bad in ["", "alice", "@x.com", "a@", "a@x", "a b@x.com", "a@.com", "a@x.com."] {
+        for bad in [
+            "",
+            "alice",
+            "@x.com",
+            "a@",
+            "a@x",
+            "a b@x.com",
+            "a@.com",
+            "a@x.com.",
+        ] {
             assert!(parse_email(bad).is_err(), "{bad}");
         }
     }

@@ -37,7 +37,10 @@ impl Validator {
     }
 
     pub fn is_revoked(&self, sid: &SessionId) -> bool {
-        self.revoked.read().unwrap_or_else(|e| e.into_inner()).contains_key(sid)
+        self.revoked
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(sid)
     }
 
     pub fn mark_revoked(&self, sid: SessionId, forget_after: Timestamp) {
@@ -49,7 +52,10 @@ impl Validator {
 
     /// Drop revocations whose tokens have all expired.
     pub fn prune(&self, now: Timestamp) {
-        self.revoked.write().unwrap_or_else(|e| e.into_inner()).retain(|_, until| *until > now);
+        self.revoked
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, until| *until > now);
     }
 
     pub fn revoked_count(&self) -> usize {

@@ -23,13 +23,17 @@ pub async fn provisioning_round_trip(store: S) {
     let mut plan = w.plan();
     let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
     plan.users.push(alice.clone());
-    plan.user_profiles.push((alice.id, vec![w.profiles[0].id, w.profiles[1].id]));
+    plan.user_profiles
+        .push((alice.id, vec![w.profiles[0].id, w.profiles[1].id]));
     store.apply_provisioning(&plan).await.unwrap();
     // Applying the same plan again is harmless.
     store.apply_provisioning(&plan).await.unwrap();
 
     assert_eq!(store.list_tenants().await.unwrap(), vec![w.tenant.clone()]);
-    assert_eq!(store.list_storefronts().await.unwrap(), vec![w.store.clone()]);
+    assert_eq!(
+        store.list_storefronts().await.unwrap(),
+        vec![w.store.clone()]
+    );
     assert_eq!(store.list_apps().await.unwrap(), vec![w.app.clone()]);
     let mut profiles = store.list_profiles(w.tenant.id).await.unwrap();
     profiles.sort_by(|a, b| a.name.cmp(&b.name));
@@ -37,26 +41,42 @@ pub async fn provisioning_round_trip(store: S) {
     expected.sort_by(|a, b| a.name.cmp(&b.name));
     assert_eq!(profiles, expected);
     assert_eq!(store.get_user(alice.id).await.unwrap(), Some(alice.clone()));
-    assert_eq!(store.user_profile_names(alice.id).await.unwrap(), vec!["admins".to_owned(), "buyers".to_owned()]);
+    assert_eq!(
+        store.user_profile_names(alice.id).await.unwrap(),
+        vec!["admins".to_owned(), "buyers".to_owned()]
+    );
 
     // Replacing assignments replaces, not adds.
     let mut plan2 = w.plan();
     plan2.user_profiles.push((alice.id, vec![w.profiles[0].id]));
     store.apply_provisioning(&plan2).await.unwrap();
-    assert_eq!(store.user_profile_ids(alice.id).await.unwrap(), vec![w.profiles[0].id]);
+    assert_eq!(
+        store.user_profile_ids(alice.id).await.unwrap(),
+        vec![w.profiles[0].id]
+    );
 
     // Updates by id.
     let mut renamed = w.tenant.clone();
     renamed.name = "Acme Corp".into();
     renamed.enabled = false;
-    let plan3 = portcullis_core::provisioning::ProvisionPlan { tenants: vec![renamed.clone()], ..Default::default() };
+    let plan3 = portcullis_core::provisioning::ProvisionPlan {
+        tenants: vec![renamed.clone()],
+        ..Default::default()
+    };
     store.apply_provisioning(&plan3).await.unwrap();
     assert_eq!(store.list_tenants().await.unwrap(), vec![renamed]);
 
-    assert_eq!(store.find_app_by_client_id("acme-web").await.unwrap(), Some(w.app.clone()));
+    assert_eq!(
+        store.find_app_by_client_id("acme-web").await.unwrap(),
+        Some(w.app.clone())
+    );
     assert_eq!(store.find_app_by_client_id("nope").await.unwrap(), None);
     let changes = store.changes_after(0, Timestamp(0), 100).await.unwrap();
-    assert!(changes.iter().any(|c| c.what == ChangeKind::DirectoryChanged));
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.what == ChangeKind::DirectoryChanged)
+    );
     store.ping().await.unwrap();
 }
 
@@ -71,20 +91,38 @@ pub async fn provisioning_is_all_or_nothing(store: S) {
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     assert!(store.list_tenants().await.unwrap().is_empty());
     assert!(store.list_apps().await.unwrap().is_empty());
-    assert!(store.changes_after(0, Timestamp(0), 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .changes_after(0, Timestamp(0), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn users_unique_per_tenant_and_kind(store: S) {
     let w = world("acme");
     store.apply_provisioning(&w.plan()).await.unwrap();
     let alice = w.user(UserKind::Customer, Some("Alice@Example.com"), Some("alice"));
-    store.insert_user(&alice, &[w.profiles[0].id]).await.unwrap();
+    store
+        .insert_user(&alice, &[w.profiles[0].id])
+        .await
+        .unwrap();
 
     let same_email = w.user(UserKind::Customer, Some("alice@EXAMPLE.com"), None);
-    assert!(matches!(store.insert_user(&same_email, &[]).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.insert_user(&same_email, &[]).await,
+        Err(StoreError::Conflict(_))
+    ));
     let same_username = w.user(UserKind::Customer, None, Some("ALICE"));
-    assert!(matches!(store.insert_user(&same_username, &[]).await, Err(StoreError::Conflict(_))));
-    assert!(matches!(store.insert_user(&alice, &[]).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.insert_user(&same_username, &[]).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.insert_user(&alice, &[]).await,
+        Err(StoreError::Conflict(_))
+    ));
     // A failed insert leaves nothing behind.
     assert_eq!(store.get_user(same_email.id).await.unwrap(), None);
 
@@ -92,10 +130,16 @@ pub async fn users_unique_per_tenant_and_kind(store: S) {
     let operator = w.user(UserKind::Operator, Some("alice@example.com"), None);
     store.insert_user(&operator, &[]).await.unwrap();
 
-    let customers = store.list_users(w.tenant.id, Some(UserKind::Customer)).await.unwrap();
+    let customers = store
+        .list_users(w.tenant.id, Some(UserKind::Customer))
+        .await
+        .unwrap();
     assert_eq!(customers, vec![alice.clone()]);
     assert_eq!(store.list_users(w.tenant.id, None).await.unwrap().len(), 2);
-    assert_eq!(store.user_profile_names(alice.id).await.unwrap(), vec!["buyers".to_owned()]);
+    assert_eq!(
+        store.user_profile_names(alice.id).await.unwrap(),
+        vec!["buyers".to_owned()]
+    );
     // A profile that does not exist is refused and the user is not written.
     let ghost = w.user(UserKind::Supplier, Some("ghost@example.com"), None);
     let missing = portcullis_core::ids::ProfileId::new();
@@ -107,17 +151,39 @@ pub async fn find_user_prefers_email(store: S) {
     let w = world("acme");
     store.apply_provisioning(&w.plan()).await.unwrap();
     // Bob's username is Carol's e-mail: the e-mail owner wins.
-    let bob = w.user(UserKind::Customer, Some("bob@example.com"), Some("carol@example.com"));
+    let bob = w.user(
+        UserKind::Customer,
+        Some("bob@example.com"),
+        Some("carol@example.com"),
+    );
     let carol = w.user(UserKind::Customer, Some("carol@example.com"), None);
     store.insert_user(&bob, &[]).await.unwrap();
     store.insert_user(&carol, &[]).await.unwrap();
-    let found = store.find_user(w.tenant.id, UserKind::Customer, " CAROL@example.com").await.unwrap();
+    let found = store
+        .find_user(w.tenant.id, UserKind::Customer, " CAROL@example.com")
+        .await
+        .unwrap();
     assert_eq!(found.map(|u| u.id), Some(carol.id));
-    let found = store.find_user(w.tenant.id, UserKind::Customer, "Bob@Example.com").await.unwrap();
+    let found = store
+        .find_user(w.tenant.id, UserKind::Customer, "Bob@Example.com")
+        .await
+        .unwrap();
     assert_eq!(found.map(|u| u.id), Some(bob.id));
-    assert_eq!(store.find_user(w.tenant.id, UserKind::Operator, "bob@example.com").await.unwrap(), None);
+    assert_eq!(
+        store
+            .find_user(w.tenant.id, UserKind::Operator, "bob@example.com")
+            .await
+            .unwrap(),
+        None
+    );
     let other = world("other");
-    assert_eq!(store.find_user(other.tenant.id, UserKind::Customer, "bob@example.com").await.unwrap(), None);
+    assert_eq!(
+        store
+            .find_user(other.tenant.id, UserKind::Customer, "bob@example.com")
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 pub async fn password_hash_compare_and_set(store: S) {
@@ -127,15 +193,33 @@ pub async fn password_hash_compare_and_set(store: S) {
     store.insert_user(&alice, &[]).await.unwrap();
     let old = alice.password_hash.clone().unwrap();
     let t1 = T0.plus(secs(1));
-    assert!(store.set_password_hash(alice.id, "$new1", Some(&old), t1).await.unwrap());
+    assert!(
+        store
+            .set_password_hash(alice.id, "$new1", Some(&old), t1)
+            .await
+            .unwrap()
+    );
     // The expected hash is gone now: a stale rehash must not overwrite.
-    assert!(!store.set_password_hash(alice.id, "$stale", Some(&old), t1).await.unwrap());
-    assert!(store.set_password_hash(alice.id, "$new2", None, t1).await.unwrap());
+    assert!(
+        !store
+            .set_password_hash(alice.id, "$stale", Some(&old), t1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .set_password_hash(alice.id, "$new2", None, t1)
+            .await
+            .unwrap()
+    );
     let stored = store.get_user(alice.id).await.unwrap().unwrap();
     assert_eq!(stored.password_hash.as_deref(), Some("$new2"));
     assert_eq!(stored.updated_at, t1);
     let nobody = portcullis_core::ids::UserId::new();
-    assert!(matches!(store.set_password_hash(nobody, "$x", None, t1).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.set_password_hash(nobody, "$x", None, t1).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 pub async fn user_status_and_missing_users(store: S) {
@@ -143,10 +227,19 @@ pub async fn user_status_and_missing_users(store: S) {
     store.apply_provisioning(&w.plan()).await.unwrap();
     let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
     store.insert_user(&alice, &[]).await.unwrap();
-    store.set_user_status(alice.id, UserStatus::Disabled, T0).await.unwrap();
-    assert_eq!(store.get_user(alice.id).await.unwrap().unwrap().status, UserStatus::Disabled);
+    store
+        .set_user_status(alice.id, UserStatus::Disabled, T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_user(alice.id).await.unwrap().unwrap().status,
+        UserStatus::Disabled
+    );
     let nobody = portcullis_core::ids::UserId::new();
-    assert!(matches!(store.set_user_status(nobody, UserStatus::Active, T0).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.set_user_status(nobody, UserStatus::Active, T0).await,
+        Err(StoreError::NotFound(_))
+    ));
     assert_eq!(store.get_user(nobody).await.unwrap(), None);
 }
 
@@ -158,18 +251,37 @@ pub async fn sessions_and_refresh_rotation(store: S) {
     let session = w.session(&alice, T0);
     let first = refresh(session.id, "first-refresh-token", T0);
     store.create_session(&session, Some(&first)).await.unwrap();
-    assert_eq!(store.get_session(session.id).await.unwrap(), Some(session.clone()));
-    assert_eq!(store.find_refresh(&first.hash).await.unwrap(), Some(first.clone()));
+    assert_eq!(
+        store.get_session(session.id).await.unwrap(),
+        Some(session.clone())
+    );
+    assert_eq!(
+        store.find_refresh(&first.hash).await.unwrap(),
+        Some(first.clone())
+    );
     // A second session with the same id is a conflict.
-    assert!(matches!(store.create_session(&session, None).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.create_session(&session, None).await,
+        Err(StoreError::Conflict(_))
+    ));
 
     let t1 = T0.plus(secs(60));
     let second = refresh(session.id, "second-refresh-token", t1);
-    let touch = SessionTouch { last_used_at: t1, idle_expires_at: t1.plus(secs(7200)) };
-    let outcome = store.rotate_refresh(&first.hash, b"sealed-pair", &second, touch).await.unwrap();
+    let touch = SessionTouch {
+        last_used_at: t1,
+        idle_expires_at: t1.plus(secs(7200)),
+    };
+    let outcome = store
+        .rotate_refresh(&first.hash, b"sealed-pair", &second, touch)
+        .await
+        .unwrap();
     assert_eq!(outcome, RotateOutcome::Rotated);
     let third = refresh(session.id, "third-refresh-token", t1);
-    match store.rotate_refresh(&first.hash, b"other", &third, touch).await.unwrap() {
+    match store
+        .rotate_refresh(&first.hash, b"other", &third, touch)
+        .await
+        .unwrap()
+    {
         RotateOutcome::AlreadyRotated(rec) => {
             assert_eq!(rec.rotated_at, Some(t1));
             assert_eq!(rec.successor.as_deref(), Some(&b"sealed-pair"[..]));
@@ -178,15 +290,35 @@ pub async fn sessions_and_refresh_rotation(store: S) {
     }
     assert_eq!(store.find_refresh(&third.hash).await.unwrap(), None);
     let missing = SecretHash::of("never-issued");
-    assert_eq!(store.rotate_refresh(&missing, b"x", &third, touch).await.unwrap(), RotateOutcome::NotFound);
+    assert_eq!(
+        store
+            .rotate_refresh(&missing, b"x", &third, touch)
+            .await
+            .unwrap(),
+        RotateOutcome::NotFound
+    );
     let touched = store.get_session(session.id).await.unwrap().unwrap();
-    assert_eq!((touched.last_used_at, touched.idle_expires_at), (touch.last_used_at, touch.idle_expires_at));
+    assert_eq!(
+        (touched.last_used_at, touched.idle_expires_at),
+        (touch.last_used_at, touch.idle_expires_at)
+    );
 
-    let live = SessionFilter { user_id: Some(alice.id), live_at: Some(t1), ..Default::default() };
+    let live = SessionFilter {
+        user_id: Some(alice.id),
+        live_at: Some(t1),
+        ..Default::default()
+    };
     assert_eq!(store.list_sessions(&live).await.unwrap().len(), 1);
-    let later = SessionFilter { user_id: Some(alice.id), live_at: Some(t1.plus(secs(90_000))), ..Default::default() };
+    let later = SessionFilter {
+        user_id: Some(alice.id),
+        live_at: Some(t1.plus(secs(90_000))),
+        ..Default::default()
+    };
     assert!(store.list_sessions(&later).await.unwrap().is_empty());
-    let by_tenant = SessionFilter { tenant_id: Some(w.tenant.id), ..Default::default() };
+    let by_tenant = SessionFilter {
+        tenant_id: Some(w.tenant.id),
+        ..Default::default()
+    };
     assert_eq!(store.list_sessions(&by_tenant).await.unwrap().len(), 1);
 }
 
@@ -200,13 +332,20 @@ pub async fn concurrent_rotation_has_one_winner(store: S) {
     store.create_session(&session, Some(&first)).await.unwrap();
 
     let t1 = T0.plus(secs(1));
-    let touch = SessionTouch { last_used_at: t1, idle_expires_at: t1.plus(secs(7200)) };
+    let touch = SessionTouch {
+        last_used_at: t1,
+        idle_expires_at: t1.plus(secs(7200)),
+    };
     let mut tasks = Vec::new();
     for i in 0..8 {
         let store = store.clone();
         let next = refresh(session.id, &format!("successor-{i}"), t1);
         let old = first.hash;
-        tasks.push(tokio::spawn(async move { store.rotate_refresh(&old, format!("pair-{i}").as_bytes(), &next, touch).await }));
+        tasks.push(tokio::spawn(async move {
+            store
+                .rotate_refresh(&old, format!("pair-{i}").as_bytes(), &next, touch)
+                .await
+        }));
     }
     let mut winners = 0;
     for t in tasks {
@@ -228,26 +367,63 @@ pub async fn revocation_feeds_changes(store: S) {
     let s2 = w.session(&alice, T0);
     store.create_session(&s1, None).await.unwrap();
     store.create_session(&s2, None).await.unwrap();
-    let start = store.changes_after(0, Timestamp(0), 100).await.unwrap().last().map_or(0, |c| c.seq);
+    let start = store
+        .changes_after(0, Timestamp(0), 100)
+        .await
+        .unwrap()
+        .last()
+        .map_or(0, |c| c.seq);
 
     let t1 = T0.plus(secs(5));
     assert!(store.revoke_session(s1.id, t1, "logout").await.unwrap());
     assert!(!store.revoke_session(s1.id, t1, "logout").await.unwrap());
     let revoked = store.get_session(s1.id).await.unwrap().unwrap();
-    assert_eq!((revoked.revoked_at, revoked.revoked_reason.as_deref()), (Some(t1), Some("logout")));
+    assert_eq!(
+        (revoked.revoked_at, revoked.revoked_reason.as_deref()),
+        (Some(t1), Some("logout"))
+    );
 
     let t2 = T0.plus(secs(10));
-    let all = store.revoke_user_sessions(alice.id, t2, "password changed").await.unwrap();
+    let all = store
+        .revoke_user_sessions(alice.id, t2, "password changed")
+        .await
+        .unwrap();
     assert_eq!(all, vec![s2.id]);
-    assert!(store.revoke_user_sessions(alice.id, t2, "again").await.unwrap().is_empty());
+    assert!(
+        store
+            .revoke_user_sessions(alice.id, t2, "again")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let changes = store.changes_after(start, Timestamp(0), 100).await.unwrap();
     let kinds: Vec<_> = changes.iter().map(|c| c.what.clone()).collect();
-    assert_eq!(kinds, vec![ChangeKind::SessionRevoked(s1.id), ChangeKind::SessionRevoked(s2.id)]);
+    assert_eq!(
+        kinds,
+        vec![
+            ChangeKind::SessionRevoked(s1.id),
+            ChangeKind::SessionRevoked(s2.id)
+        ]
+    );
     assert!(changes[0].seq < changes[1].seq);
-    assert_eq!(store.changes_after(changes[0].seq, Timestamp(0), 100).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .changes_after(changes[0].seq, Timestamp(0), 100)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(store.changes_after(start, t2, 100).await.unwrap().len(), 1);
-    assert_eq!(store.changes_after(start, Timestamp(0), 1).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .changes_after(start, Timestamp(0), 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     assert!(store.prune_changes(t2).await.unwrap() >= 1);
     let left = store.changes_after(0, Timestamp(0), 100).await.unwrap();
@@ -270,9 +446,18 @@ pub async fn signing_keys_retire_previous(store: S) {
     let new = stored.iter().find(|k| k.kid == k2.kid).unwrap();
     assert_eq!(old.not_after, Some(retire));
     assert_eq!(new, &k2);
-    assert!(matches!(store.add_signing_key(&k2, retire).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.add_signing_key(&k2, retire).await,
+        Err(StoreError::Conflict(_))
+    ));
     let changes = store.changes_after(0, Timestamp(0), 100).await.unwrap();
-    assert_eq!(changes.iter().filter(|c| c.what == ChangeKind::KeysChanged).count(), 2);
+    assert_eq!(
+        changes
+            .iter()
+            .filter(|c| c.what == ChangeKind::KeysChanged)
+            .count(),
+        2
+    );
 }
 
 pub async fn audit_trail(store: S) {
@@ -280,7 +465,10 @@ pub async fn audit_trail(store: S) {
     store.apply_provisioning(&w.plan()).await.unwrap();
     let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
     let mut events = Vec::new();
-    for (i, action) in ["login.failed", "login.succeeded", "refresh.reused"].iter().enumerate() {
+    for (i, action) in ["login.failed", "login.succeeded", "refresh.reused"]
+        .iter()
+        .enumerate()
+    {
         let e = AuditEvent {
             id: AuditId::new(),
             at: T0.plus(secs(i as u64)),
@@ -295,22 +483,55 @@ pub async fn audit_trail(store: S) {
         store.append_audit(&e).await.unwrap();
         events.push(e);
     }
-    let all = store.list_audit(&AuditFilter { tenant_id: Some(w.tenant.id), ..Default::default() }).await.unwrap();
+    let all = store
+        .list_audit(&AuditFilter {
+            tenant_id: Some(w.tenant.id),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(all.len(), 3);
     assert_eq!(all[0], events[2], "newest first");
-    let alices = store.list_audit(&AuditFilter { user_id: Some(alice.id), ..Default::default() }).await.unwrap();
+    let alices = store
+        .list_audit(&AuditFilter {
+            user_id: Some(alice.id),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(alices.len(), 2);
-    let recent = store.list_audit(&AuditFilter { since: Some(T0.plus(secs(2))), ..Default::default() }).await.unwrap();
+    let recent = store
+        .list_audit(&AuditFilter {
+            since: Some(T0.plus(secs(2))),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(recent, vec![events[2].clone()]);
-    let one = store.list_audit(&AuditFilter { limit: 1, ..Default::default() }).await.unwrap();
+    let one = store
+        .list_audit(&AuditFilter {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(one.len(), 1);
 }
 
 pub async fn apps_by_key_hash(store: S) {
     let w = world("acme");
     store.apply_provisioning(&w.plan()).await.unwrap();
-    assert_eq!(store.find_app_by_key_hash(&w.app.key_hash).await.unwrap(), Some(w.app.clone()));
-    assert_eq!(store.find_app_by_key_hash(&SecretHash::of("unknown")).await.unwrap(), None);
+    assert_eq!(
+        store.find_app_by_key_hash(&w.app.key_hash).await.unwrap(),
+        Some(w.app.clone())
+    );
+    assert_eq!(
+        store
+            .find_app_by_key_hash(&SecretHash::of("unknown"))
+            .await
+            .unwrap(),
+        None
+    );
     let counts = store.counts().await.unwrap();
     let apps = counts.iter().find(|(t, _)| *t == "apps").unwrap();
     assert_eq!(apps.1, 1);

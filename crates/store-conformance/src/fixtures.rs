@@ -1,5 +1,6 @@
 //! Records for the checks: one tenant with a store, an app and two profiles.
 
+use portcullis_core::Timestamp;
 use portcullis_core::app::{ClientApp, Grant};
 use portcullis_core::ids::{AppId, ProfileId, SessionId, StorefrontId, TenantId, UserId};
 use portcullis_core::profile::{Profile, Right, RouteRule};
@@ -8,7 +9,6 @@ use portcullis_core::secret::SecretHash;
 use portcullis_core::session::{RefreshRecord, Session};
 use portcullis_core::tenant::{SigningAlg, Storefront, Tenant, TokenSettings};
 use portcullis_core::user::{User, UserKind, UserStatus};
-use portcullis_core::Timestamp;
 use std::time::Duration;
 
 pub const T0: Timestamp = Timestamp(1_700_000_000_000);
@@ -58,10 +58,18 @@ pub fn world(slug: &str) -> World {
             id: ProfileId::new(),
             tenant_id: tenant.id,
             name: (*name).to_owned(),
-            rules: vec![RouteRule { route: "/v1/orders/**".into(), right: Right::Read }],
+            rules: vec![RouteRule {
+                route: "/v1/orders/**".into(),
+                right: Right::Read,
+            }],
         })
         .collect();
-    World { tenant, store, app, profiles }
+    World {
+        tenant,
+        store,
+        app,
+        profiles,
+    }
 }
 
 impl World {
@@ -85,7 +93,9 @@ impl World {
             username: username.map(str::to_owned),
             phone: None,
             status: UserStatus::Active,
-            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into()),
+            password_hash: Some(
+                "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
+            ),
             store_id: Some(self.store.id),
             created_at: T0,
             updated_at: T0,

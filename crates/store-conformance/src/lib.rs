@@ -5,8 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed step should panic
 
-mod fixtures;
 pub mod checks;
+mod fixtures;
 
 /// Expands to one `#[tokio::test]` per check, each on a fresh store from `$make`.
 #[macro_export]

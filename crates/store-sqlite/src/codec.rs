@@ -16,7 +16,8 @@ pub(crate) fn get<'r, T>(row: &'r SqliteRow, col: &str) -> Result<T, StoreError>
 where
     T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
 {
-    row.try_get(col).map_err(|e| StoreError::Internal(format!("column {col}: {e}")))
+    row.try_get(col)
+        .map_err(|e| StoreError::Internal(format!("column {col}: {e}")))
 }
 
 pub(crate) fn get_json<T: DeserializeOwned>(row: &SqliteRow, col: &str) -> Result<T, StoreError> {
@@ -31,8 +32,10 @@ pub(crate) fn get_uuid(row: &SqliteRow, col: &str) -> Result<Uuid, StoreError> {
 
 pub(crate) fn get_opt_uuid(row: &SqliteRow, col: &str) -> Result<Option<Uuid>, StoreError> {
     let text: Option<String> = get(row, col)?;
-    text.map(|t| Uuid::parse_str(&t).map_err(|e| StoreError::Internal(format!("column {col}: {e}"))))
-        .transpose()
+    text.map(|t| {
+        Uuid::parse_str(&t).map_err(|e| StoreError::Internal(format!("column {col}: {e}")))
+    })
+    .transpose()
 }
 
 pub(crate) fn get_ts(row: &SqliteRow, col: &str) -> Result<Timestamp, StoreError> {
@@ -44,7 +47,12 @@ pub(crate) fn get_opt_ts(row: &SqliteRow, col: &str) -> Result<Option<Timestamp>
 }
 
 /// Parses a text column with a core `parse` function.
-pub(crate) fn get_parsed<T>(row: &SqliteRow, col: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, StoreError> {
+pub(crate) fn get_parsed<T>(
+    row: &SqliteRow,
+    col: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T, StoreError> {
     let text: String = get(row, col)?;
-    parse(&text).ok_or_else(|| StoreError::Internal(format!("column {col}: unknown value {text:?}")))
+    parse(&text)
+        .ok_or_else(|| StoreError::Internal(format!("column {col}: unknown value {text:?}")))
 }

@@ -2,7 +2,6 @@
 
 use crate::codec::{get, get_json, get_opt_ts, get_parsed, get_ts, get_uuid, json};
 use crate::feed::record_change;
-use portcullis_core::session::ChangeKind;
 use crate::users::upsert_user;
 use crate::{SqliteStore, db_err};
 use portcullis_core::app::ClientApp;
@@ -12,6 +11,7 @@ use portcullis_core::policy::PolicyLevel;
 use portcullis_core::profile::Profile;
 use portcullis_core::provisioning::ProvisionPlan;
 use portcullis_core::secret::SecretHash;
+use portcullis_core::session::ChangeKind;
 use portcullis_core::tenant::{SigningAlg, Storefront, Tenant, TokenSettings};
 use portcullis_core::{StoreError, StoreResult, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -61,7 +61,8 @@ pub(crate) fn app_from(row: &SqliteRow) -> StoreResult<ClientApp> {
         tenant_id: TenantId(get_uuid(row, "tenant_id")?),
         client_id: get(row, "client_id")?,
         name: get(row, "name")?,
-        key_hash: SecretHash::from_slice(&hash).ok_or_else(|| StoreError::Internal("bad key_hash".into()))?,
+        key_hash: SecretHash::from_slice(&hash)
+            .ok_or_else(|| StoreError::Internal("bad key_hash".into()))?,
         kinds: get_json(row, "kinds")?,
         grants: get_json(row, "grants")?,
         redirect_hosts: get_json(row, "redirect_hosts")?,
@@ -92,17 +93,26 @@ fn key_from(row: &SqliteRow) -> StoreResult<StoredKey> {
 
 impl SqliteStore {
     pub(crate) async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
-        let rows = query("SELECT * FROM tenants ORDER BY slug").fetch_all(&self.read).await.map_err(db_err)?;
+        let rows = query("SELECT * FROM tenants ORDER BY slug")
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?;
         rows.iter().map(tenant_from).collect()
     }
 
     pub(crate) async fn list_storefronts(&self) -> StoreResult<Vec<Storefront>> {
-        let rows = query("SELECT * FROM storefronts ORDER BY tenant_id, code").fetch_all(&self.read).await.map_err(db_err)?;
+        let rows = query("SELECT * FROM storefronts ORDER BY tenant_id, code")
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?;
         rows.iter().map(storefront_from).collect()
     }
 
     pub(crate) async fn list_apps(&self) -> StoreResult<Vec<ClientApp>> {
-        let rows = query("SELECT * FROM apps ORDER BY client_id").fetch_all(&self.read).await.map_err(db_err)?;
+        let rows = query("SELECT * FROM apps ORDER BY client_id")
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?;
         rows.iter().map(app_from).collect()
     }
 
@@ -115,7 +125,10 @@ impl SqliteStore {
         rows.iter().map(profile_from).collect()
     }
 
-    pub(crate) async fn find_app_by_client_id(&self, client_id: &str) -> StoreResult<Option<ClientApp>> {
+    pub(crate) async fn find_app_by_client_id(
+        &self,
+        client_id: &str,
+    ) -> StoreResult<Option<ClientApp>> {
         let row = query("SELECT * FROM apps WHERE client_id = ?")
             .bind(client_id)
             .fetch_optional(&self.read)
@@ -124,7 +137,10 @@ impl SqliteStore {
         row.as_ref().map(app_from).transpose()
     }
 
-    pub(crate) async fn find_app_by_key_hash(&self, hash: &SecretHash) -> StoreResult<Option<ClientApp>> {
+    pub(crate) async fn find_app_by_key_hash(
+        &self,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<ClientApp>> {
         let row = query("SELECT * FROM apps WHERE key_hash = ?")
             .bind(hash.as_bytes().as_slice())
             .fetch_optional(&self.read)
@@ -141,7 +157,11 @@ impl SqliteStore {
         rows.iter().map(key_from).collect()
     }
 
-    pub(crate) async fn add_signing_key(&self, key: &StoredKey, retire_previous_at: Timestamp) -> StoreResult<()> {
+    pub(crate) async fn add_signing_key(
+        &self,
+        key: &StoredKey,
+        retire_previous_at: Timestamp,
+    ) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(db_err)?;
         insert_key(&mut tx, key, retire_previous_at).await?;
         record_change(&mut tx, key.created_at, &ChangeKind::KeysChanged).await?;
@@ -183,7 +203,11 @@ impl SqliteStore {
                 .map_err(db_err)?;
             crate::users::assign_profiles(&mut tx, *user, profiles).await?;
         }
-        let now = plan.keys.first().map(|k| k.created_at).unwrap_or(plan.retire_previous_keys_at);
+        let now = plan
+            .keys
+            .first()
+            .map(|k| k.created_at)
+            .unwrap_or(plan.retire_previous_keys_at);
         for k in &plan.keys {
             insert_key(&mut tx, k, plan.retire_previous_keys_at).await?;
         }
@@ -262,7 +286,11 @@ async fn upsert_app(tx: &mut SqliteConnection, a: &ClientApp) -> StoreResult<()>
 }
 
 /// Inserts `key` as its tenant's current key and retires the previous current one.
-async fn insert_key(tx: &mut SqliteConnection, key: &StoredKey, retire_previous_at: Timestamp) -> StoreResult<()> {
+async fn insert_key(
+    tx: &mut SqliteConnection,
+    key: &StoredKey,
+    retire_previous_at: Timestamp,
+) -> StoreResult<()> {
     query("UPDATE signing_keys SET not_after = ? WHERE tenant_id = ? AND not_after IS NULL")
         .bind(retire_previous_at.0)
         .bind(key.tenant_id.0.to_string())

@@ -9,7 +9,11 @@ use portcullis_core::{StoreError, StoreResult, Timestamp};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{SqliteConnection, query};
 
-pub(crate) async fn record_change(tx: &mut SqliteConnection, at: Timestamp, what: &ChangeKind) -> StoreResult<()> {
+pub(crate) async fn record_change(
+    tx: &mut SqliteConnection,
+    at: Timestamp,
+    what: &ChangeKind,
+) -> StoreResult<()> {
     let (kind, subject) = match what {
         ChangeKind::SessionRevoked(id) => ("session_revoked", Some(id.0.to_string())),
         ChangeKind::KeysChanged => ("keys_changed", None),
@@ -29,13 +33,18 @@ fn change_from(row: &SqliteRow) -> StoreResult<Change> {
     let kind: String = get(row, "kind")?;
     let what = match kind.as_str() {
         "session_revoked" => ChangeKind::SessionRevoked(SessionId(
-            get_opt_uuid(row, "subject")?.ok_or_else(|| StoreError::Internal("change without subject".into()))?,
+            get_opt_uuid(row, "subject")?
+                .ok_or_else(|| StoreError::Internal("change without subject".into()))?,
         )),
         "keys_changed" => ChangeKind::KeysChanged,
         "directory_changed" => ChangeKind::DirectoryChanged,
         other => return Err(StoreError::Internal(format!("unknown change kind {other}"))),
     };
-    Ok(Change { seq: get(row, "seq")?, at: get_ts(row, "at")?, what })
+    Ok(Change {
+        seq: get(row, "seq")?,
+        at: get_ts(row, "at")?,
+        what,
+    })
 }
 
 fn audit_from(row: &SqliteRow) -> StoreResult<AuditEvent> {
@@ -53,7 +62,12 @@ fn audit_from(row: &SqliteRow) -> StoreResult<AuditEvent> {
 }
 
 impl SqliteStore {
-    pub(crate) async fn changes_after(&self, after: i64, not_before: Timestamp, limit: u32) -> StoreResult<Vec<Change>> {
+    pub(crate) async fn changes_after(
+        &self,
+        after: i64,
+        not_before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Change>> {
         let rows = query("SELECT * FROM changes WHERE seq > ? AND at >= ? ORDER BY seq LIMIT ?")
             .bind(after)
             .bind(not_before.0)
@@ -65,7 +79,11 @@ impl SqliteStore {
     }
 
     pub(crate) async fn prune_changes(&self, before: Timestamp) -> StoreResult<u64> {
-        let done = query("DELETE FROM changes WHERE at < ?").bind(before.0).execute(&self.write).await.map_err(db_err)?;
+        let done = query("DELETE FROM changes WHERE at < ?")
+            .bind(before.0)
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
         Ok(done.rows_affected())
     }
 
@@ -122,7 +140,10 @@ impl SqliteStore {
         let mut out = Vec::with_capacity(TABLES.len());
         for t in TABLES {
             // Table names come from the constant list above, never from input.
-            let row = query(&format!("SELECT COUNT(*) AS n FROM {t}")).fetch_one(&self.read).await.map_err(db_err)?;
+            let row = query(&format!("SELECT COUNT(*) AS n FROM {t}"))
+                .fetch_one(&self.read)
+                .await
+                .map_err(db_err)?;
             out.push((t, get(&row, "n")?));
         }
         Ok(out)

@@ -12,7 +12,9 @@ mod store;
 mod users;
 
 use portcullis_core::StoreError;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -57,7 +59,8 @@ impl SqliteStore {
 
 fn connect_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
     let base = if url.starts_with("sqlite:") {
-        SqliteConnectOptions::from_str(url).map_err(|e| StoreError::Internal(format!("bad database url: {e}")))?
+        SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Internal(format!("bad database url: {e}")))?
     } else {
         SqliteConnectOptions::new().filename(Path::new(url))
     };
@@ -75,11 +78,15 @@ fn connect_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
 /// Maps driver errors to the store's error kinds.
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(d.message().to_owned()),
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict(d.message().to_owned())
+        }
         sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
             StoreError::Conflict(format!("reference to a missing row: {}", d.message()))
         }
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable(e.to_string()),
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
         _ => StoreError::Internal(e.to_string()),
     }
 }

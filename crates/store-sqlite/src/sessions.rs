@@ -5,7 +5,9 @@ use crate::feed::record_change;
 use crate::{SqliteStore, db_err};
 use portcullis_core::ids::{AppId, SessionId, StorefrontId, TenantId, UserId};
 use portcullis_core::secret::SecretHash;
-use portcullis_core::session::{ChangeKind, RefreshRecord, RotateOutcome, Session, SessionFilter, SessionTouch};
+use portcullis_core::session::{
+    ChangeKind, RefreshRecord, RotateOutcome, Session, SessionFilter, SessionTouch,
+};
 use portcullis_core::user::UserKind;
 use portcullis_core::{StoreError, StoreResult, Timestamp};
 use sqlx::sqlite::SqliteRow;
@@ -35,7 +37,8 @@ fn session_from(row: &SqliteRow) -> StoreResult<Session> {
 fn refresh_from(row: &SqliteRow) -> StoreResult<RefreshRecord> {
     let hash: Vec<u8> = get(row, "hash")?;
     Ok(RefreshRecord {
-        hash: SecretHash::from_slice(&hash).ok_or_else(|| StoreError::Internal("bad refresh hash".into()))?,
+        hash: SecretHash::from_slice(&hash)
+            .ok_or_else(|| StoreError::Internal("bad refresh hash".into()))?,
         session_id: SessionId(get_uuid(row, "session_id")?),
         issued_at: get_ts(row, "issued_at")?,
         expires_at: get_ts(row, "expires_at")?,
@@ -61,7 +64,12 @@ async fn insert_refresh(tx: &mut SqliteConnection, r: &RefreshRecord) -> StoreRe
     Ok(())
 }
 
-async fn revoke_in(tx: &mut SqliteConnection, id: SessionId, at: Timestamp, reason: &str) -> StoreResult<bool> {
+async fn revoke_in(
+    tx: &mut SqliteConnection,
+    id: SessionId,
+    at: Timestamp,
+    reason: &str,
+) -> StoreResult<bool> {
     let done = query("UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL")
         .bind(at.0)
         .bind(reason)
@@ -77,7 +85,11 @@ async fn revoke_in(tx: &mut SqliteConnection, id: SessionId, at: Timestamp, reas
 }
 
 impl SqliteStore {
-    pub(crate) async fn create_session(&self, s: &Session, refresh: Option<&RefreshRecord>) -> StoreResult<()> {
+    pub(crate) async fn create_session(
+        &self,
+        s: &Session,
+        refresh: Option<&RefreshRecord>,
+    ) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(db_err)?;
         query(
             "INSERT INTO sessions (id, tenant_id, user_id, kind, app_id, store_id, store_view, device_id, created_at,
@@ -136,7 +148,10 @@ impl SqliteStore {
         rows.iter().map(session_from).collect()
     }
 
-    pub(crate) async fn find_refresh(&self, hash: &SecretHash) -> StoreResult<Option<RefreshRecord>> {
+    pub(crate) async fn find_refresh(
+        &self,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<RefreshRecord>> {
         let row = query("SELECT * FROM refresh_tokens WHERE hash = ?")
             .bind(hash.as_bytes().as_slice())
             .fetch_optional(&self.read)
@@ -183,14 +198,24 @@ impl SqliteStore {
         Ok(RotateOutcome::Rotated)
     }
 
-    pub(crate) async fn revoke_session(&self, id: SessionId, at: Timestamp, reason: &str) -> StoreResult<bool> {
+    pub(crate) async fn revoke_session(
+        &self,
+        id: SessionId,
+        at: Timestamp,
+        reason: &str,
+    ) -> StoreResult<bool> {
         let mut tx = self.write.begin().await.map_err(db_err)?;
         let done = revoke_in(&mut tx, id, at, reason).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(done)
     }
 
-    pub(crate) async fn revoke_user_sessions(&self, user: UserId, at: Timestamp, reason: &str) -> StoreResult<Vec<SessionId>> {
+    pub(crate) async fn revoke_user_sessions(
+        &self,
+        user: UserId,
+        at: Timestamp,
+        reason: &str,
+    ) -> StoreResult<Vec<SessionId>> {
         let mut tx = self.write.begin().await.map_err(db_err)?;
         let rows = query("SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL")
             .bind(user.0.to_string())

@@ -10,7 +10,9 @@ use portcullis_core::keys::StoredKey;
 use portcullis_core::profile::Profile;
 use portcullis_core::provisioning::ProvisionPlan;
 use portcullis_core::secret::SecretHash;
-use portcullis_core::session::{Change, RefreshRecord, RotateOutcome, Session, SessionFilter, SessionTouch};
+use portcullis_core::session::{
+    Change, RefreshRecord, RotateOutcome, Session, SessionFilter, SessionTouch,
+};
 use portcullis_core::tenant::{Storefront, Tenant};
 use portcullis_core::user::{User, UserKind, UserStatus};
 use portcullis_core::{Store, StoreResult, Timestamp};
@@ -18,7 +20,10 @@ use portcullis_core::{Store, StoreResult, Timestamp};
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.read).await.map_err(db_err)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.read)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
     async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
@@ -45,16 +50,32 @@ impl Store for SqliteStore {
     async fn get_user(&self, id: UserId) -> StoreResult<Option<User>> {
         self.get_user(id).await
     }
-    async fn find_user(&self, tenant: TenantId, kind: UserKind, login: &str) -> StoreResult<Option<User>> {
+    async fn find_user(
+        &self,
+        tenant: TenantId,
+        kind: UserKind,
+        login: &str,
+    ) -> StoreResult<Option<User>> {
         self.find_user(tenant, kind, login).await
     }
     async fn list_users(&self, tenant: TenantId, kind: Option<UserKind>) -> StoreResult<Vec<User>> {
         self.list_users(tenant, kind).await
     }
-    async fn set_password_hash(&self, user: UserId, hash: &str, expected: Option<&str>, at: Timestamp) -> StoreResult<bool> {
+    async fn set_password_hash(
+        &self,
+        user: UserId,
+        hash: &str,
+        expected: Option<&str>,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
         self.set_password_hash(user, hash, expected, at).await
     }
-    async fn set_user_status(&self, user: UserId, status: UserStatus, at: Timestamp) -> StoreResult<()> {
+    async fn set_user_status(
+        &self,
+        user: UserId,
+        status: UserStatus,
+        at: Timestamp,
+    ) -> StoreResult<()> {
         self.set_user_status(user, status, at).await
     }
     async fn user_profile_names(&self, user: UserId) -> StoreResult<Vec<String>> {
@@ -63,7 +84,11 @@ impl Store for SqliteStore {
     async fn user_profile_ids(&self, user: UserId) -> StoreResult<Vec<ProfileId>> {
         self.user_profile_ids(user).await
     }
-    async fn create_session(&self, session: &Session, refresh: Option<&RefreshRecord>) -> StoreResult<()> {
+    async fn create_session(
+        &self,
+        session: &Session,
+        refresh: Option<&RefreshRecord>,
+    ) -> StoreResult<()> {
         self.create_session(session, refresh).await
     }
     async fn get_session(&self, id: SessionId) -> StoreResult<Option<Session>> {
@@ -84,13 +109,28 @@ impl Store for SqliteStore {
     ) -> StoreResult<RotateOutcome> {
         self.rotate_refresh(old, successor, next, touch).await
     }
-    async fn revoke_session(&self, id: SessionId, at: Timestamp, reason: &str) -> StoreResult<bool> {
+    async fn revoke_session(
+        &self,
+        id: SessionId,
+        at: Timestamp,
+        reason: &str,
+    ) -> StoreResult<bool> {
         self.revoke_session(id, at, reason).await
     }
-    async fn revoke_user_sessions(&self, user: UserId, at: Timestamp, reason: &str) -> StoreResult<Vec<SessionId>> {
+    async fn revoke_user_sessions(
+        &self,
+        user: UserId,
+        at: Timestamp,
+        reason: &str,
+    ) -> StoreResult<Vec<SessionId>> {
         self.revoke_user_sessions(user, at, reason).await
     }
-    async fn changes_after(&self, after: i64, not_before: Timestamp, limit: u32) -> StoreResult<Vec<Change>> {
+    async fn changes_after(
+        &self,
+        after: i64,
+        not_before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Change>> {
         self.changes_after(after, not_before, limit).await
     }
     async fn prune_changes(&self, before: Timestamp) -> StoreResult<u64> {
@@ -99,7 +139,11 @@ impl Store for SqliteStore {
     async fn list_signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
         self.list_signing_keys().await
     }
-    async fn add_signing_key(&self, key: &StoredKey, retire_previous_at: Timestamp) -> StoreResult<()> {
+    async fn add_signing_key(
+        &self,
+        key: &StoredKey,
+        retire_previous_at: Timestamp,
+    ) -> StoreResult<()> {
         self.add_signing_key(key, retire_previous_at).await
     }
     async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()> {

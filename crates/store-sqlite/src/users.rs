@@ -55,7 +55,11 @@ pub(crate) async fn upsert_user(tx: &mut SqliteConnection, u: &User) -> StoreRes
     Ok(())
 }
 
-pub(crate) async fn assign_profiles(tx: &mut SqliteConnection, user: UserId, profiles: &[ProfileId]) -> StoreResult<()> {
+pub(crate) async fn assign_profiles(
+    tx: &mut SqliteConnection,
+    user: UserId,
+    profiles: &[ProfileId],
+) -> StoreResult<()> {
     for p in profiles {
         query("INSERT OR IGNORE INTO user_profiles (user_id, profile_id) VALUES (?, ?)")
             .bind(user.0.to_string())
@@ -92,7 +96,12 @@ impl SqliteStore {
         row.as_ref().map(user_from).transpose()
     }
 
-    pub(crate) async fn find_user(&self, tenant: TenantId, kind: UserKind, login: &str) -> StoreResult<Option<User>> {
+    pub(crate) async fn find_user(
+        &self,
+        tenant: TenantId,
+        kind: UserKind,
+        login: &str,
+    ) -> StoreResult<Option<User>> {
         let login = normalize_login(login);
         let row = query(
             "SELECT * FROM users WHERE tenant_id = ?1 AND kind = ?2 AND (email_norm = ?3 OR username_norm = ?3)
@@ -107,7 +116,11 @@ impl SqliteStore {
         row.as_ref().map(user_from).transpose()
     }
 
-    pub(crate) async fn list_users(&self, tenant: TenantId, kind: Option<UserKind>) -> StoreResult<Vec<User>> {
+    pub(crate) async fn list_users(
+        &self,
+        tenant: TenantId,
+        kind: Option<UserKind>,
+    ) -> StoreResult<Vec<User>> {
         let rows = query("SELECT * FROM users WHERE tenant_id = ? AND (? IS NULL OR kind = ?) ORDER BY created_at, id")
             .bind(tenant.0.to_string())
             .bind(kind.map(UserKind::as_str))
@@ -143,7 +156,12 @@ impl SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    pub(crate) async fn set_user_status(&self, user: UserId, status: UserStatus, at: Timestamp) -> StoreResult<()> {
+    pub(crate) async fn set_user_status(
+        &self,
+        user: UserId,
+        status: UserStatus,
+        at: Timestamp,
+    ) -> StoreResult<()> {
         let done = query("UPDATE users SET status = ?, updated_at = ? WHERE id = ?")
             .bind(status.as_str())
             .bind(at.0)
@@ -170,11 +188,14 @@ impl SqliteStore {
     }
 
     pub(crate) async fn user_profile_ids(&self, user: UserId) -> StoreResult<Vec<ProfileId>> {
-        let rows = query("SELECT profile_id FROM user_profiles WHERE user_id = ? ORDER BY profile_id")
-            .bind(user.0.to_string())
-            .fetch_all(&self.read)
-            .await
-            .map_err(db_err)?;
-        rows.iter().map(|r| Ok(ProfileId(get_uuid(r, "profile_id")?))).collect()
+        let rows =
+            query("SELECT profile_id FROM user_profiles WHERE user_id = ? ORDER BY profile_id")
+                .bind(user.0.to_string())
+                .fetch_all(&self.read)
+                .await
+                .map_err(db_err)?;
+        rows.iter()
+            .map(|r| Ok(ProfileId(get_uuid(r, "profile_id")?)))
+            .collect()
     }
 }

@@ -9,7 +9,9 @@ use std::sync::Arc;
 async fn fresh() -> Arc<dyn Store> {
     // Each test's file lives in its own directory, removed when the process exits.
     let dir = tempfile::tempdir().unwrap().keep();
-    let store = SqliteStore::open(dir.join("test.db").to_str().unwrap()).await.unwrap();
+    let store = SqliteStore::open(dir.join("test.db").to_str().unwrap())
+        .await
+        .unwrap();
     Arc::new(store)
 }
 

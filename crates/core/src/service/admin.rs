@@ -23,18 +23,32 @@ pub struct NewUser {
 
 impl Core {
     /// Check a new password against the tenant's policy; all violations in one error.
-    pub fn check_password(&self, tenant: &Tenant, field: &str, password: &str, ctx: PolicyContext<'_>) -> CoreResult<()> {
+    pub fn check_password(
+        &self,
+        tenant: &Tenant,
+        field: &str,
+        password: &str,
+        ctx: PolicyContext<'_>,
+    ) -> CoreResult<()> {
         let violations = tenant.password_policy.check(password, ctx);
         if violations.is_empty() {
             Ok(())
         } else {
-            Err(CoreError::WeakPassword { field: field.to_owned(), violations })
+            Err(CoreError::WeakPassword {
+                field: field.to_owned(),
+                violations,
+            })
         }
     }
 
     #[instrument(skip_all, fields(tenant = %tenant.slug))]
     pub async fn add_user(&self, tenant: &Tenant, new: NewUser) -> CoreResult<User> {
-        let email = new.email.as_deref().map(parse_email).transpose().map_err(|m| CoreError::field("email", "invalid_email", m))?;
+        let email = new
+            .email
+            .as_deref()
+            .map(parse_email)
+            .transpose()
+            .map_err(|m| CoreError::field("email", "invalid_email", m))?;
         let username = new
             .username
             .as_deref()
@@ -42,7 +56,10 @@ impl Core {
             .transpose()
             .map_err(|m| CoreError::field("username", "invalid_username", m))?;
         if email.is_none() && username.is_none() {
-            return Err(CoreError::invalid("identifier_required", "a user needs an e-mail or a username"));
+            return Err(CoreError::invalid(
+                "identifier_required",
+                "a user needs an e-mail or a username",
+            ));
         }
         let store_id = match new.store.as_deref() {
             Some(code) => self.resolve_store(tenant, Some(code), None)?.map(|s| s.id),
@@ -51,7 +68,15 @@ impl Core {
         let profiles = self.profile_ids(tenant, &new.profiles).await?;
         let password_hash = match new.password {
             Some(pw) => {
-                self.check_password(tenant, "password", &pw, PolicyContext { email: email.as_deref(), username: username.as_deref() })?;
+                self.check_password(
+                    tenant,
+                    "password",
+                    &pw,
+                    PolicyContext {
+                        email: email.as_deref(),
+                        username: username.as_deref(),
+                    },
+                )?;
                 Some(self.hasher.hash(pw).await?)
             }
             None => None,
@@ -71,7 +96,13 @@ impl Core {
             updated_at: now,
         };
         self.store.insert_user(&user, &profiles).await?;
-        self.audit(AuditRecord { action: "user.created", tenant: Some(tenant.id), user: Some(user.id), ..Default::default() }).await;
+        self.audit(AuditRecord {
+            action: "user.created",
+            tenant: Some(tenant.id),
+            user: Some(user.id),
+            ..Default::default()
+        })
+        .await;
         Ok(user)
     }
 
@@ -87,21 +118,51 @@ impl Core {
                     .iter()
                     .find(|p| &p.name == n)
                     .map(|p| p.id)
-                    .ok_or_else(|| CoreError::field("profiles", "unknown_profile", format!("no profile named {n:?}")))
+                    .ok_or_else(|| {
+                        CoreError::field(
+                            "profiles",
+                            "unknown_profile",
+                            format!("no profile named {n:?}"),
+                        )
+                    })
             })
             .collect()
     }
 
-    pub async fn find_user(&self, tenant: &Tenant, kind: UserKind, login: &str) -> CoreResult<User> {
-        self.store.find_user(tenant.id, kind, &normalize_login(login)).await?.ok_or(CoreError::NotFound("user"))
+    pub async fn find_user(
+        &self,
+        tenant: &Tenant,
+        kind: UserKind,
+        login: &str,
+    ) -> CoreResult<User> {
+        self.store
+            .find_user(tenant.id, kind, &normalize_login(login))
+            .await?
+            .ok_or(CoreError::NotFound("user"))
     }
 
     /// Set a new password (policy checked) and end the user's sessions.
     #[instrument(skip_all, fields(user = %user.id))]
-    pub async fn set_password(&self, tenant: &Tenant, user: &User, password: Zeroizing<String>, actor: &str) -> CoreResult<()> {
-        self.check_password(tenant, "password", &password, PolicyContext { email: user.email.as_deref(), username: user.username.as_deref() })?;
+    pub async fn set_password(
+        &self,
+        tenant: &Tenant,
+        user: &User,
+        password: Zeroizing<String>,
+        actor: &str,
+    ) -> CoreResult<()> {
+        self.check_password(
+            tenant,
+            "password",
+            &password,
+            PolicyContext {
+                email: user.email.as_deref(),
+                username: user.username.as_deref(),
+            },
+        )?;
         let hash = self.hasher.hash(password).await?;
-        self.store.set_password_hash(user.id, &hash, None, self.now()).await?;
+        self.store
+            .set_password_hash(user.id, &hash, None, self.now())
+            .await?;
         self.end_user_sessions(user, "password_changed").await?;
         self.audit(AuditRecord {
             action: "password.changed",
@@ -115,8 +176,15 @@ impl Core {
     }
 
     /// Disable a user and end their sessions.
-    pub async fn set_user_status(&self, user: &User, status: UserStatus, actor: &str) -> CoreResult<()> {
-        self.store.set_user_status(user.id, status, self.now()).await?;
+    pub async fn set_user_status(
+        &self,
+        user: &User,
+        status: UserStatus,
+        actor: &str,
+    ) -> CoreResult<()> {
+        self.store
+            .set_user_status(user.id, status, self.now())
+            .await?;
         if status != UserStatus::Active {
             self.end_user_sessions(user, "user_disabled").await?;
         }
@@ -132,13 +200,21 @@ impl Core {
     }
 
     async fn end_user_sessions(&self, user: &User, reason: &str) -> CoreResult<()> {
-        for sid in self.store.revoke_user_sessions(user.id, self.now(), reason).await? {
+        for sid in self
+            .store
+            .revoke_user_sessions(user.id, self.now(), reason)
+            .await?
+        {
             self.mark_revoked(sid);
         }
         Ok(())
     }
 
-    pub async fn list_users(&self, tenant: &Tenant, kind: Option<UserKind>) -> CoreResult<Vec<User>> {
+    pub async fn list_users(
+        &self,
+        tenant: &Tenant,
+        kind: Option<UserKind>,
+    ) -> CoreResult<Vec<User>> {
         Ok(self.store.list_users(tenant.id, kind).await?)
     }
 
@@ -147,11 +223,20 @@ impl Core {
     }
 
     pub async fn revoke_session_by_operator(&self, sid: SessionId, actor: &str) -> CoreResult<()> {
-        let session = self.store.get_session(sid).await?.ok_or(CoreError::NotFound("session"))?;
+        let session = self
+            .store
+            .get_session(sid)
+            .await?
+            .ok_or(CoreError::NotFound("session"))?;
         if session.revoked_at.is_some() {
             return Err(CoreError::Conflict("the session is already revoked".into()));
         }
-        self.revoke_session(sid, &format!("revoked by {actor}"), &RequestContext::default()).await
+        self.revoke_session(
+            sid,
+            &format!("revoked by {actor}"),
+            &RequestContext::default(),
+        )
+        .await
     }
 
     /// Give the tenant a new current signing key. The previous one keeps verifying (and stays
@@ -159,7 +244,13 @@ impl Core {
     pub async fn rotate_key(&self, tenant: &Tenant) -> CoreResult<String> {
         let kid = self.add_key(tenant).await?;
         self.reload_keys().await?;
-        self.audit(AuditRecord { action: "key.rotated", tenant: Some(tenant.id), detail: kid.clone(), ..Default::default() }).await;
+        self.audit(AuditRecord {
+            action: "key.rotated",
+            tenant: Some(tenant.id),
+            detail: kid.clone(),
+            ..Default::default()
+        })
+        .await;
         Ok(kid)
     }
 }

@@ -10,7 +10,9 @@ use crate::keys;
 use crate::password::hash_format;
 use crate::policy::PolicyContext;
 use crate::profile::{Profile, validate_route};
-use crate::provisioning::{AppDoc, ProfileDoc, ProvisionPlan, ProvisioningDoc, StoreDoc, TenantDoc, UserDoc};
+use crate::provisioning::{
+    AppDoc, ProfileDoc, ProvisionPlan, ProvisioningDoc, StoreDoc, TenantDoc, UserDoc,
+};
 use crate::secret::SecretHash;
 use crate::tenant::{Storefront, Tenant, valid_slug};
 use crate::user::{User, UserKind, UserStatus, normalize_login, parse_email, parse_username};
@@ -48,7 +50,11 @@ impl fmt::Display for ImportReport {
             .iter()
             .map(|(k, [c, u, n])| format!("{k}: {c} created, {u} updated, {n} unchanged"))
             .collect();
-        if parts.is_empty() { f.write_str("nothing to import") } else { f.write_str(&parts.join("; ")) }
+        if parts.is_empty() {
+            f.write_str("nothing to import")
+        } else {
+            f.write_str(&parts.join("; "))
+        }
     }
 }
 
@@ -63,7 +69,11 @@ fn valid_code(s: &str) -> bool {
 fn valid_host(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
-        && s.split('.').all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 /// Everything the store holds that an import compares against.
@@ -85,9 +95,15 @@ impl Core {
         Ok(report)
     }
 
-    pub async fn plan_import(&self, doc: &ProvisioningDoc) -> CoreResult<(ProvisionPlan, ImportReport)> {
+    pub async fn plan_import(
+        &self,
+        doc: &ProvisioningDoc,
+    ) -> CoreResult<(ProvisionPlan, ImportReport)> {
         if doc.version != 1 {
-            return Err(bad("version", format!("unsupported version {}, expected 1", doc.version)));
+            return Err(bad(
+                "version",
+                format!("unsupported version {}, expected 1", doc.version),
+            ));
         }
         let existing = Existing {
             tenants: self.store.list_tenants().await?,
@@ -95,7 +111,10 @@ impl Core {
             apps: self.store.list_apps().await?,
         };
         let now = self.now();
-        let mut plan = ProvisionPlan { retire_previous_keys_at: now.plus(self.revocation_window()), ..Default::default() };
+        let mut plan = ProvisionPlan {
+            retire_previous_keys_at: now.plus(self.revocation_window()),
+            ..Default::default()
+        };
         let mut report = ImportReport::default();
         let mut slugs = HashSet::new();
         let mut brand_urls = HashMap::new();
@@ -106,11 +125,32 @@ impl Core {
             if !slugs.insert(t.slug.as_str()) {
                 return Err(bad(&path, format!("slug {:?} appears twice", t.slug)));
             }
-            let tenant = self.plan_tenant(&path, t, &existing, &mut plan, &mut report, &mut brand_urls)?;
+            let tenant =
+                self.plan_tenant(&path, t, &existing, &mut plan, &mut report, &mut brand_urls)?;
             let stores = self.plan_stores(&path, t, &tenant, &existing, &mut plan, &mut report)?;
-            self.plan_apps(&path, t, &tenant, &existing, &mut plan, &mut report, &mut client_ids, &mut key_hashes)?;
-            let profiles = self.plan_profiles(&path, t, &tenant, &mut plan, &mut report).await?;
-            self.plan_users(&path, t, &tenant, &stores, &profiles, &mut plan, &mut report).await?;
+            self.plan_apps(
+                &path,
+                t,
+                &tenant,
+                &existing,
+                &mut plan,
+                &mut report,
+                &mut client_ids,
+                &mut key_hashes,
+            )?;
+            let profiles = self
+                .plan_profiles(&path, t, &tenant, &mut plan, &mut report)
+                .await?;
+            self.plan_users(
+                &path,
+                t,
+                &tenant,
+                &stores,
+                &profiles,
+                &mut plan,
+                &mut report,
+            )
+            .await?;
         }
         Ok((plan, report))
     }
@@ -125,28 +165,49 @@ impl Core {
         brand_urls: &mut HashMap<String, String>,
     ) -> CoreResult<Tenant> {
         if !valid_slug(&t.slug) {
-            return Err(bad(format!("{path}.slug"), "must be 1-63 lower-case letters, digits or '-'"));
+            return Err(bad(
+                format!("{path}.slug"),
+                "must be 1-63 lower-case letters, digits or '-'",
+            ));
         }
         if t.name.trim().is_empty() {
             return Err(bad(format!("{path}.name"), "must not be empty"));
         }
         let tk = &t.tokens;
         if tk.access_ttl.is_zero() || tk.refresh_ttl.is_zero() || tk.session_max_age.is_zero() {
-            return Err(bad(format!("{path}.tokens"), "lifetimes must be longer than zero"));
+            return Err(bad(
+                format!("{path}.tokens"),
+                "lifetimes must be longer than zero",
+            ));
         }
         if tk.access_ttl_by_kind.values().any(|d| d.is_zero()) {
-            return Err(bad(format!("{path}.tokens.access_ttl_by_kind"), "lifetimes must be longer than zero"));
+            return Err(bad(
+                format!("{path}.tokens.access_ttl_by_kind"),
+                "lifetimes must be longer than zero",
+            ));
         }
         let old = existing.tenants.iter().find(|x| x.slug == t.slug);
         let mut urls = Vec::new();
         for (j, u) in t.brand_urls.iter().enumerate() {
             let u = u.trim().to_ascii_lowercase();
             if u.is_empty() || u.chars().any(char::is_whitespace) {
-                return Err(bad(format!("{path}.brand_urls[{j}]"), "must be a non-empty URL or host"));
+                return Err(bad(
+                    format!("{path}.brand_urls[{j}]"),
+                    "must be a non-empty URL or host",
+                ));
             }
-            let other_tenant = existing.tenants.iter().find(|x| x.slug != t.slug && x.brand_urls.contains(&u));
-            if let Some(prev) = brand_urls.insert(u.clone(), t.slug.clone()).or(other_tenant.map(|x| x.slug.clone())) {
-                return Err(bad(format!("{path}.brand_urls[{j}]"), format!("{u:?} already selects tenant {prev:?}")));
+            let other_tenant = existing
+                .tenants
+                .iter()
+                .find(|x| x.slug != t.slug && x.brand_urls.contains(&u));
+            if let Some(prev) = brand_urls
+                .insert(u.clone(), t.slug.clone())
+                .or(other_tenant.map(|x| x.slug.clone()))
+            {
+                return Err(bad(
+                    format!("{path}.brand_urls[{j}]"),
+                    format!("{u:?} already selects tenant {prev:?}"),
+                ));
             }
             urls.push(u);
         }
@@ -167,7 +228,12 @@ impl Core {
             plan.tenants.push(tenant.clone());
         }
         if old.is_none_or(|o| o.signing_alg != tenant.signing_alg) {
-            plan.keys.push(keys::generate(tenant.id, tenant.signing_alg, &self.master, self.now())?);
+            plan.keys.push(keys::generate(
+                tenant.id,
+                tenant.signing_alg,
+                &self.master,
+                self.now(),
+            )?);
         }
         Ok(tenant)
     }
@@ -181,22 +247,42 @@ impl Core {
         plan: &mut ProvisionPlan,
         report: &mut ImportReport,
     ) -> CoreResult<Vec<Storefront>> {
-        let mut all: Vec<Storefront> = existing.stores.iter().filter(|s| s.tenant_id == tenant.id).cloned().collect();
+        let mut all: Vec<Storefront> = existing
+            .stores
+            .iter()
+            .filter(|s| s.tenant_id == tenant.id)
+            .cloned()
+            .collect();
         if t.stores.iter().filter(|s| s.default).count() > 1 {
-            return Err(bad(format!("{path}.stores"), "only one store may be the default"));
+            return Err(bad(
+                format!("{path}.stores"),
+                "only one store may be the default",
+            ));
         }
         let mut codes = HashSet::new();
         for (j, s) in t.stores.iter().enumerate() {
             let sp = format!("{path}.stores[{j}]");
-            let StoreDoc { code, company_id, name, default, views } = s;
+            let StoreDoc {
+                code,
+                company_id,
+                name,
+                default,
+                views,
+            } = s;
             if !valid_code(code) {
-                return Err(bad(format!("{sp}.code"), "must be 1-128 characters without spaces"));
+                return Err(bad(
+                    format!("{sp}.code"),
+                    "must be 1-128 characters without spaces",
+                ));
             }
             if !codes.insert(code.as_str()) {
                 return Err(bad(format!("{sp}.code"), format!("{code:?} appears twice")));
             }
             if let Some(v) = views.iter().find(|v| !valid_code(v)) {
-                return Err(bad(format!("{sp}.views"), format!("{v:?} is not a valid view code")));
+                return Err(bad(
+                    format!("{sp}.views"),
+                    format!("{v:?} is not a valid view code"),
+                ));
             }
             let old = all.iter().position(|x| &x.code == code);
             let store = Storefront {
@@ -204,7 +290,11 @@ impl Core {
                 tenant_id: tenant.id,
                 code: code.clone(),
                 company_id: *company_id,
-                name: if name.is_empty() { code.clone() } else { name.clone() },
+                name: if name.is_empty() {
+                    code.clone()
+                } else {
+                    name.clone()
+                },
                 is_default: *default,
                 views: views.clone(),
             };
@@ -220,7 +310,10 @@ impl Core {
         }
         // A new default store takes the flag from the old one.
         if let Some(new_default) = t.stores.iter().find(|s| s.default) {
-            for s in all.iter_mut().filter(|s| s.is_default && s.code != new_default.code) {
+            for s in all
+                .iter_mut()
+                .filter(|s| s.is_default && s.code != new_default.code)
+            {
                 s.is_default = false;
                 plan.storefronts.push(s.clone());
             }
@@ -242,46 +335,87 @@ impl Core {
     ) -> CoreResult<()> {
         for (j, a) in t.apps.iter().enumerate() {
             let ap = format!("{path}.apps[{j}]");
-            let AppDoc { client_id, name, api_key, kinds, grants, redirect_hosts, enabled } = a;
+            let AppDoc {
+                client_id,
+                name,
+                api_key,
+                kinds,
+                grants,
+                redirect_hosts,
+                enabled,
+            } = a;
             if !valid_code(client_id) {
-                return Err(bad(format!("{ap}.client_id"), "must be 1-128 characters without spaces"));
+                return Err(bad(
+                    format!("{ap}.client_id"),
+                    "must be 1-128 characters without spaces",
+                ));
             }
             if !client_ids.insert(client_id.clone()) {
-                return Err(bad(format!("{ap}.client_id"), format!("{client_id:?} appears twice")));
+                return Err(bad(
+                    format!("{ap}.client_id"),
+                    format!("{client_id:?} appears twice"),
+                ));
             }
             let old = existing.apps.iter().find(|x| &x.client_id == client_id);
             if let Some(o) = old
                 && o.tenant_id != tenant.id
             {
-                return Err(bad(format!("{ap}.client_id"), format!("{client_id:?} belongs to another tenant")));
+                return Err(bad(
+                    format!("{ap}.client_id"),
+                    format!("{client_id:?} belongs to another tenant"),
+                ));
             }
             let key_hash = match (api_key, old) {
                 (Some(k), _) if k.len() < MIN_API_KEY_LEN || k.chars().any(char::is_whitespace) => {
-                    return Err(bad(format!("{ap}.api_key"), format!("must be at least {MIN_API_KEY_LEN} characters without spaces")));
+                    return Err(bad(
+                        format!("{ap}.api_key"),
+                        format!("must be at least {MIN_API_KEY_LEN} characters without spaces"),
+                    ));
                 }
                 (Some(k), _) => SecretHash::of(k),
                 (None, Some(o)) => o.key_hash,
-                (None, None) => return Err(bad(format!("{ap}.api_key"), "a new app needs an api_key")),
+                (None, None) => {
+                    return Err(bad(format!("{ap}.api_key"), "a new app needs an api_key"));
+                }
             };
-            let taken = existing.apps.iter().any(|x| x.client_id != *client_id && x.key_hash == key_hash);
+            let taken = existing
+                .apps
+                .iter()
+                .any(|x| x.client_id != *client_id && x.key_hash == key_hash);
             if !key_hashes.insert(key_hash) || taken {
-                return Err(bad(format!("{ap}.api_key"), "this key is already used by another app"));
+                return Err(bad(
+                    format!("{ap}.api_key"),
+                    "this key is already used by another app",
+                ));
             }
             if kinds.is_empty() {
-                return Err(bad(format!("{ap}.kinds"), "must list at least one user kind"));
+                return Err(bad(
+                    format!("{ap}.kinds"),
+                    "must list at least one user kind",
+                ));
             }
             if let Some(h) = redirect_hosts.iter().find(|h| !valid_host(h)) {
-                return Err(bad(format!("{ap}.redirect_hosts"), format!("{h:?} is not a host name")));
+                return Err(bad(
+                    format!("{ap}.redirect_hosts"),
+                    format!("{h:?} is not a host name"),
+                ));
             }
             let app = ClientApp {
                 id: old.map_or_else(AppId::new, |o| o.id),
                 tenant_id: tenant.id,
                 client_id: client_id.clone(),
-                name: if name.is_empty() { client_id.clone() } else { name.clone() },
+                name: if name.is_empty() {
+                    client_id.clone()
+                } else {
+                    name.clone()
+                },
                 key_hash,
                 kinds: kinds.clone(),
                 grants: grants.clone(),
-                redirect_hosts: redirect_hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+                redirect_hosts: redirect_hosts
+                    .iter()
+                    .map(|h| h.to_ascii_lowercase())
+                    .collect(),
                 enabled: *enabled,
             };
             let changed = old != Some(&app);
@@ -307,7 +441,10 @@ impl Core {
             let pp = format!("{path}.profiles[{j}]");
             let ProfileDoc { name, rules } = p;
             if !valid_code(name) {
-                return Err(bad(format!("{pp}.name"), "must be 1-128 characters without spaces"));
+                return Err(bad(
+                    format!("{pp}.name"),
+                    "must be 1-128 characters without spaces",
+                ));
             }
             if !names.insert(name.as_str()) {
                 return Err(bad(format!("{pp}.name"), format!("{name:?} appears twice")));
@@ -350,15 +487,36 @@ impl Core {
         let index = |kind: UserKind, login: &str, by_email: bool| {
             existing.iter().find(|u| {
                 let field = if by_email { &u.email } else { &u.username };
-                u.kind == kind && field.as_deref().is_some_and(|v| normalize_login(v) == login)
+                u.kind == kind
+                    && field
+                        .as_deref()
+                        .is_some_and(|v| normalize_login(v) == login)
             })
         };
         let mut seen: HashSet<(UserKind, bool, String)> = HashSet::new();
         for (j, u) in t.users.iter().enumerate() {
             let up = format!("{path}.users[{j}]");
-            let UserDoc { kind, email, username, password, password_hash, phone, store, status, profiles: wanted } = u;
-            let email = email.as_deref().map(parse_email).transpose().map_err(|m| bad(format!("{up}.email"), m))?;
-            let username = username.as_deref().map(parse_username).transpose().map_err(|m| bad(format!("{up}.username"), m))?;
+            let UserDoc {
+                kind,
+                email,
+                username,
+                password,
+                password_hash,
+                phone,
+                store,
+                status,
+                profiles: wanted,
+            } = u;
+            let email = email
+                .as_deref()
+                .map(parse_email)
+                .transpose()
+                .map_err(|m| bad(format!("{up}.email"), m))?;
+            let username = username
+                .as_deref()
+                .map(parse_username)
+                .transpose()
+                .map_err(|m| bad(format!("{up}.username"), m))?;
             if email.is_none() && username.is_none() {
                 return Err(bad(&up, "a user needs an e-mail or a username"));
             }
@@ -368,19 +526,29 @@ impl Core {
                 if let Some(k) = key
                     && !seen.insert((*kind, is_email, k.clone()))
                 {
-                    return Err(bad(&up, format!("another {kind} in this file has the same {}", if is_email { "e-mail" } else { "username" })));
+                    return Err(bad(
+                        &up,
+                        format!(
+                            "another {kind} in this file has the same {}",
+                            if is_email { "e-mail" } else { "username" }
+                        ),
+                    ));
                 }
             }
             let old_by_email = by_email.as_deref().and_then(|e| index(*kind, e, true));
             let old_by_name = by_name.as_deref().and_then(|n| index(*kind, n, false));
             let old = match (old_by_email, old_by_name) {
                 (Some(a), Some(b)) if a.id != b.id => {
-                    return Err(bad(&up, "the e-mail and the username belong to two different existing users"));
+                    return Err(bad(
+                        &up,
+                        "the e-mail and the username belong to two different existing users",
+                    ));
                 }
                 (a, b) => a.or(b),
             };
             // A username or e-mail may not collide with another existing user of the kind.
-            let clash = |other: Option<&User>| other.is_some_and(|o| old.is_none_or(|x| x.id != o.id));
+            let clash =
+                |other: Option<&User>| other.is_some_and(|o| old.is_none_or(|x| x.id != o.id));
             if clash(old_by_email) || clash(old_by_name) {
                 return Err(bad(&up, "the e-mail or username is taken by another user"));
             }
@@ -390,29 +558,54 @@ impl Core {
                         .iter()
                         .find(|s| &s.code == code)
                         .map(|s| s.id)
-                        .ok_or_else(|| bad(format!("{up}.store"), format!("no store with code {code:?}")))?,
+                        .ok_or_else(|| {
+                            bad(
+                                format!("{up}.store"),
+                                format!("no store with code {code:?}"),
+                            )
+                        })?,
                 ),
                 None => old.and_then(|o| o.store_id),
             };
             let hash = match (password, password_hash) {
-                (Some(_), Some(_)) => return Err(bad(&up, "give password or password_hash, not both")),
+                (Some(_), Some(_)) => {
+                    return Err(bad(&up, "give password or password_hash, not both"));
+                }
                 (Some(pw), None) => {
-                    let ctx = PolicyContext { email: email.as_deref(), username: username.as_deref() };
+                    let ctx = PolicyContext {
+                        email: email.as_deref(),
+                        username: username.as_deref(),
+                    };
                     let violations = tenant.password_policy.check(pw, ctx);
                     if let Some(v) = violations.first() {
                         let all: Vec<&str> = violations.iter().map(|v| v.code).collect();
-                        return Err(bad(format!("{up}.password"), format!("{} ({})", v.message, all.join(", "))));
+                        return Err(bad(
+                            format!("{up}.password"),
+                            format!("{} ({})", v.message, all.join(", ")),
+                        ));
                     }
                     let current = old.and_then(|o| o.password_hash.clone());
                     let keep = match &current {
-                        Some(h) => self.hasher.verify(Some(h.clone()), Zeroizing::new(pw.clone())).await?.matched,
+                        Some(h) => {
+                            self.hasher
+                                .verify(Some(h.clone()), Zeroizing::new(pw.clone()))
+                                .await?
+                                .matched
+                        }
                         None => false,
                     };
-                    if keep { current } else { Some(self.hasher.hash(Zeroizing::new(pw.clone())).await?) }
+                    if keep {
+                        current
+                    } else {
+                        Some(self.hasher.hash(Zeroizing::new(pw.clone())).await?)
+                    }
                 }
                 (None, Some(h)) => {
                     if hash_format(h).is_none() {
-                        return Err(bad(format!("{up}.password_hash"), "not an argon2, bcrypt ($2a$/$2b$/$2y$) or pbkdf2-sha256 hash"));
+                        return Err(bad(
+                            format!("{up}.password_hash"),
+                            "not an argon2, bcrypt ($2a$/$2b$/$2y$) or pbkdf2-sha256 hash",
+                        ));
                     }
                     Some(h.clone())
                 }
@@ -427,7 +620,9 @@ impl Core {
                                 .iter()
                                 .find(|p| &p.name == n)
                                 .map(|p| p.id)
-                                .ok_or_else(|| bad(format!("{up}.profiles"), format!("no profile named {n:?}")))
+                                .ok_or_else(|| {
+                                    bad(format!("{up}.profiles"), format!("no profile named {n:?}"))
+                                })
                         })
                         .collect::<CoreResult<Vec<_>>>()?,
                 ),
@@ -441,7 +636,9 @@ impl Core {
                 email,
                 username,
                 phone: phone.clone().or_else(|| old.and_then(|o| o.phone.clone())),
-                status: status.or(old.map(|o| o.status)).unwrap_or(UserStatus::Active),
+                status: status
+                    .or(old.map(|o| o.status))
+                    .unwrap_or(UserStatus::Active),
                 password_hash: hash,
                 store_id,
                 created_at: old.map_or(now, |o| o.created_at),
@@ -478,7 +675,10 @@ impl Core {
         tenants.sort_by(|a, b| a.slug.cmp(&b.slug));
         let stores = self.store.list_storefronts().await?;
         let apps = self.store.list_apps().await?;
-        let mut out = ProvisioningDoc { version: 1, tenants: Vec::new() };
+        let mut out = ProvisioningDoc {
+            version: 1,
+            tenants: Vec::new(),
+        };
         for t in tenants {
             let mut doc = TenantDoc {
                 slug: t.slug.clone(),
@@ -490,13 +690,21 @@ impl Core {
                 tokens: t.tokens.clone(),
                 ..Default::default()
             };
-            let mut own_stores: Vec<&Storefront> = stores.iter().filter(|s| s.tenant_id == t.id).collect();
+            let mut own_stores: Vec<&Storefront> =
+                stores.iter().filter(|s| s.tenant_id == t.id).collect();
             own_stores.sort_by(|a, b| a.code.cmp(&b.code));
             doc.stores = own_stores
                 .iter()
-                .map(|s| StoreDoc { code: s.code.clone(), company_id: s.company_id, name: s.name.clone(), default: s.is_default, views: s.views.clone() })
+                .map(|s| StoreDoc {
+                    code: s.code.clone(),
+                    company_id: s.company_id,
+                    name: s.name.clone(),
+                    default: s.is_default,
+                    views: s.views.clone(),
+                })
                 .collect();
-            let mut own_apps: Vec<&ClientApp> = apps.iter().filter(|a| a.tenant_id == t.id).collect();
+            let mut own_apps: Vec<&ClientApp> =
+                apps.iter().filter(|a| a.tenant_id == t.id).collect();
             own_apps.sort_by(|a, b| a.client_id.cmp(&b.client_id));
             doc.apps = own_apps
                 .iter()
@@ -512,9 +720,17 @@ impl Core {
                 .collect();
             let mut profiles = self.store.list_profiles(t.id).await?;
             profiles.sort_by(|a, b| a.name.cmp(&b.name));
-            doc.profiles = profiles.iter().map(|p| ProfileDoc { name: p.name.clone(), rules: p.rules.clone() }).collect();
+            doc.profiles = profiles
+                .iter()
+                .map(|p| ProfileDoc {
+                    name: p.name.clone(),
+                    rules: p.rules.clone(),
+                })
+                .collect();
             let mut users = self.store.list_users(t.id, None).await?;
-            users.sort_by(|a, b| (a.kind, &a.email, &a.username).cmp(&(b.kind, &b.email, &b.username)));
+            users.sort_by(|a, b| {
+                (a.kind, &a.email, &a.username).cmp(&(b.kind, &b.email, &b.username))
+            });
             for u in users {
                 let mut names = self.store.user_profile_names(u.id).await?;
                 names.sort();
@@ -525,7 +741,10 @@ impl Core {
                     password: None,
                     password_hash: None,
                     phone: u.phone.clone(),
-                    store: u.store_id.and_then(|id| stores.iter().find(|s| s.id == id)).map(|s| s.code.clone()),
+                    store: u
+                        .store_id
+                        .and_then(|id| stores.iter().find(|s| s.id == id))
+                        .map(|s| s.code.clone()),
                     status: (u.status != UserStatus::Active).then_some(u.status),
                     profiles: (!names.is_empty()).then_some(names),
                 });

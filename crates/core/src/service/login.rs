@@ -41,7 +41,9 @@ impl Core {
     pub fn authenticate_client(&self, client_id: &str, secret: &str) -> CoreResult<ClientApp> {
         let dir = self.directory();
         let presented = SecretHash::of(secret);
-        let app = dir.app_by_client_id(client_id).ok_or(CoreError::InvalidClient)?;
+        let app = dir
+            .app_by_client_id(client_id)
+            .ok_or(CoreError::InvalidClient)?;
         let tenant_enabled = dir.tenant(app.tenant_id).is_some_and(|t| t.enabled);
         if !presented.ct_eq(&app.key_hash) || !app.enabled || !tenant_enabled {
             return Err(CoreError::InvalidClient);
@@ -52,7 +54,9 @@ impl Core {
     /// Authenticate an app by its API key alone (dialects that send only the key).
     pub fn app_by_api_key(&self, key: &str) -> CoreResult<ClientApp> {
         let dir = self.directory();
-        let app = dir.app_by_key_hash(&SecretHash::of(key)).ok_or(CoreError::InvalidClient)?;
+        let app = dir
+            .app_by_key_hash(&SecretHash::of(key))
+            .ok_or(CoreError::InvalidClient)?;
         let tenant_enabled = dir.tenant(app.tenant_id).is_some_and(|t| t.enabled);
         if !app.enabled || !tenant_enabled {
             return Err(CoreError::InvalidClient);
@@ -61,33 +65,61 @@ impl Core {
     }
 
     /// Resolve the store a login asks for: the named one, else the user's, else the default.
-    pub(crate) fn resolve_store(&self, tenant: &Tenant, code: Option<&str>, user: Option<&User>) -> CoreResult<Option<Storefront>> {
+    pub(crate) fn resolve_store(
+        &self,
+        tenant: &Tenant,
+        code: Option<&str>,
+        user: Option<&User>,
+    ) -> CoreResult<Option<Storefront>> {
         let dir = self.directory();
         if let Some(code) = code {
             return dir
                 .store_by_code(tenant.id, code)
                 .cloned()
                 .map(Some)
-                .ok_or_else(|| CoreError::field("store", "unknown_store", format!("no store with code {code:?}")));
+                .ok_or_else(|| {
+                    CoreError::field(
+                        "store",
+                        "unknown_store",
+                        format!("no store with code {code:?}"),
+                    )
+                });
         }
-        let own = user.and_then(|u| u.store_id).and_then(|id| dir.store(tenant.id, id));
+        let own = user
+            .and_then(|u| u.store_id)
+            .and_then(|id| dir.store(tenant.id, id));
         Ok(own.or_else(|| dir.default_store(tenant.id)).cloned())
     }
 
     #[instrument(skip_all, fields(client_id = %app.client_id))]
-    pub async fn login_password(&self, app: &ClientApp, req: PasswordLogin) -> CoreResult<TokenPair> {
+    pub async fn login_password(
+        &self,
+        app: &ClientApp,
+        req: PasswordLogin,
+    ) -> CoreResult<TokenPair> {
         if !app.allows(Grant::Password) {
-            return Err(CoreError::UnauthorizedClient("the client may not use the password grant".into()));
+            return Err(CoreError::UnauthorizedClient(
+                "the client may not use the password grant".into(),
+            ));
         }
         let tenant = self.tenant(app.tenant_id)?;
         let kind = match req.kind {
             Some(k) if app.kinds.contains(&k) => k,
-            Some(k) => return Err(CoreError::UnauthorizedClient(format!("the client may not log in {k} users"))),
-            None => app.default_kind().ok_or_else(|| CoreError::UnauthorizedClient("the client may log in no user kind".into()))?,
+            Some(k) => {
+                return Err(CoreError::UnauthorizedClient(format!(
+                    "the client may not log in {k} users"
+                )));
+            }
+            None => app.default_kind().ok_or_else(|| {
+                CoreError::UnauthorizedClient("the client may log in no user kind".into())
+            })?,
         };
         let login = normalize_login(&req.login);
         if login.is_empty() || req.password.is_empty() {
-            return Err(CoreError::invalid("invalid_request", "username and password are required"));
+            return Err(CoreError::invalid(
+                "invalid_request",
+                "username and password are required",
+            ));
         }
         // Check a named store before any hashing, so a typo is not reported as bad credentials.
         if let Some(code) = req.store.as_deref() {
@@ -96,7 +128,10 @@ impl Core {
         let user = self.store.find_user(tenant.id, kind, &login).await?;
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
         let had_hash = stored.is_some();
-        let verified = self.hasher.verify(stored.clone(), req.password.clone()).await?;
+        let verified = self
+            .hasher
+            .verify(stored.clone(), req.password.clone())
+            .await?;
         let audit_fail = |reason: &str| AuditRecord {
             action: "login.failed",
             tenant: Some(tenant.id),
@@ -107,7 +142,11 @@ impl Core {
             ..Default::default()
         };
         let Some(user) = user.as_ref().filter(|_| verified.matched && had_hash) else {
-            let reason = if user.is_some() { "wrong password" } else { "unknown user" };
+            let reason = if user.is_some() {
+                "wrong password"
+            } else {
+                "unknown user"
+            };
             self.audit(audit_fail(reason)).await;
             return Err(CoreError::InvalidCredentials);
         };
@@ -126,10 +165,30 @@ impl Core {
             self.rehash(user, stored.as_deref(), req.password).await;
         }
         let store = self.resolve_store(&tenant, req.store.as_deref(), Some(user))?;
+        if let (Some(view), Some(s)) = (req.store_view.as_deref(), store.as_ref())
+            && !s.views.iter().any(|v| v == view)
+        {
+            return Err(CoreError::field(
+                "store_view",
+                "unknown_store_view",
+                format!("store {} has no view {view:?}", s.code),
+            ));
+        }
         let profiles = self.store.user_profile_names(user.id).await?;
-        let subject = Subject { tenant: &tenant, app, user: Some(user), profiles };
+        let subject = Subject {
+            tenant: &tenant,
+            app,
+            user: Some(user),
+            profiles,
+        };
         let pair = self
-            .open_session(&subject, store.as_ref(), req.store_view, &req.ctx, app.allows(Grant::RefreshToken))
+            .open_session(
+                &subject,
+                store.as_ref(),
+                req.store_view,
+                &req.ctx,
+                app.allows(Grant::RefreshToken),
+            )
             .await?;
         self.audit(AuditRecord {
             action: "login.succeeded",
@@ -149,26 +208,44 @@ impl Core {
     async fn rehash(&self, user: &User, old: Option<&str>, password: Zeroizing<String>) {
         let result = async {
             let new = self.hasher.hash(password).await?;
-            Ok::<_, CoreError>(self.store.set_password_hash(user.id, &new, old, self.now()).await?)
+            Ok::<_, CoreError>(
+                self.store
+                    .set_password_hash(user.id, &new, old, self.now())
+                    .await?,
+            )
         }
         .await;
         match result {
             Ok(true) => tracing::info!(user = %user.id, "password rehashed to current parameters"),
-            Ok(false) => tracing::info!(user = %user.id, "password changed meanwhile; rehash skipped"),
+            Ok(false) => {
+                tracing::info!(user = %user.id, "password changed meanwhile; rehash skipped")
+            }
             Err(e) => tracing::warn!(user = %user.id, error = %e, "rehash failed"),
         }
     }
 
     /// The client-credentials grant: a service session for the app itself, no refresh token.
     #[instrument(skip_all, fields(client_id = %app.client_id))]
-    pub async fn login_client(&self, app: &ClientApp, ctx: &RequestContext) -> CoreResult<TokenPair> {
+    pub async fn login_client(
+        &self,
+        app: &ClientApp,
+        ctx: &RequestContext,
+    ) -> CoreResult<TokenPair> {
         if !app.allows(Grant::ClientCredentials) {
-            return Err(CoreError::UnauthorizedClient("the client may not use the client_credentials grant".into()));
+            return Err(CoreError::UnauthorizedClient(
+                "the client may not use the client_credentials grant".into(),
+            ));
         }
         let tenant = self.tenant(app.tenant_id)?;
         let store = self.directory().default_store(tenant.id).cloned();
-        let subject = Subject { tenant: &tenant, app, user: None, profiles: Vec::new() };
-        self.open_session(&subject, store.as_ref(), None, ctx, false).await
+        let subject = Subject {
+            tenant: &tenant,
+            app,
+            user: None,
+            profiles: Vec::new(),
+        };
+        self.open_session(&subject, store.as_ref(), None, ctx, false)
+            .await
     }
 
     /// Create a session and its first credentials.
@@ -202,7 +279,9 @@ impl Core {
         let (access_token, access_expires_at) = self.sign_access(subject, &session, store, now)?;
         let refresh = with_refresh.then(|| {
             let token = token::new_refresh_token();
-            let expires_at = now.plus(tokens.refresh_ttl).min(session.absolute_expires_at);
+            let expires_at = now
+                .plus(tokens.refresh_ttl)
+                .min(session.absolute_expires_at);
             let record = RefreshRecord {
                 hash: SecretHash::of(&token),
                 session_id: session.id,
@@ -213,8 +292,12 @@ impl Core {
             };
             (token, record)
         });
-        session.idle_expires_at = refresh.as_ref().map_or(access_expires_at, |(_, r)| r.expires_at);
-        self.store.create_session(&session, refresh.as_ref().map(|(_, r)| r)).await?;
+        session.idle_expires_at = refresh
+            .as_ref()
+            .map_or(access_expires_at, |(_, r)| r.expires_at);
+        self.store
+            .create_session(&session, refresh.as_ref().map(|(_, r)| r))
+            .await?;
         Ok(TokenPair {
             access_token,
             access_expires_at,
@@ -235,10 +318,14 @@ impl Core {
         now: Timestamp,
     ) -> CoreResult<(String, Timestamp)> {
         let tenant = subject.tenant;
-        let exp = now.plus(tenant.tokens.access_ttl_for(session.kind)).min(session.absolute_expires_at);
+        let exp = now
+            .plus(tenant.tokens.access_ttl_for(session.kind))
+            .min(session.absolute_expires_at);
         let claims = AccessClaims {
             iss: self.settings.issuer.clone(),
-            sub: subject.user.map_or_else(|| subject.app.client_id.clone(), |u| u.id.to_string()),
+            sub: subject
+                .user
+                .map_or_else(|| subject.app.client_id.clone(), |u| u.id.to_string()),
             aud: tenant.audience().to_owned(),
             exp: exp.secs(),
             iat: now.secs(),
@@ -252,12 +339,13 @@ impl Core {
             profiles: subject.profiles.clone(),
         };
         let ring = self.keys.load();
-        let key = ring
-            .current(tenant.id)
-            .ok_or_else(|| CoreError::Internal(format!("tenant {} has no signing key", tenant.slug)))?;
+        let key = ring.current(tenant.id).ok_or_else(|| {
+            CoreError::Internal(format!("tenant {} has no signing key", tenant.slug))
+        })?;
         let mut header = Header::new(key.jwt_alg());
         header.kid = Some(key.kid.clone());
-        let jwt = jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(CoreError::internal)?;
+        let jwt =
+            jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(CoreError::internal)?;
         Ok((jwt, Timestamp::from_secs(claims.exp)))
     }
 }

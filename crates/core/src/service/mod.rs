@@ -119,23 +119,34 @@ impl Core {
     }
 
     pub(crate) fn tenant(&self, id: TenantId) -> CoreResult<Tenant> {
-        self.directory().tenant(id).cloned().ok_or(CoreError::NotFound("tenant"))
+        self.directory()
+            .tenant(id)
+            .cloned()
+            .ok_or(CoreError::NotFound("tenant"))
     }
 
     pub fn tenant_by_slug(&self, slug: &str) -> CoreResult<Tenant> {
-        self.directory().tenant_by_slug(slug).cloned().ok_or(CoreError::NotFound("tenant"))
+        self.directory()
+            .tenant_by_slug(slug)
+            .cloned()
+            .ok_or(CoreError::NotFound("tenant"))
     }
 
     async fn reload_directory(&self) -> CoreResult<()> {
-        let (tenants, stores, apps) =
-            tokio::try_join!(self.store.list_tenants(), self.store.list_storefronts(), self.store.list_apps())?;
-        self.directory.store(Arc::new(Directory::new(tenants, stores, apps)));
+        let (tenants, stores, apps) = tokio::try_join!(
+            self.store.list_tenants(),
+            self.store.list_storefronts(),
+            self.store.list_apps()
+        )?;
+        self.directory
+            .store(Arc::new(Directory::new(tenants, stores, apps)));
         Ok(())
     }
 
     async fn reload_keys(&self) -> CoreResult<()> {
         let stored = self.store.list_signing_keys().await?;
-        self.keys.store(Arc::new(KeyRing::load(&stored, &self.master)?));
+        self.keys
+            .store(Arc::new(KeyRing::load(&stored, &self.master)?));
         Ok(())
     }
 
@@ -180,10 +191,14 @@ impl Core {
         loop {
             let after = self.cursor.load(Ordering::SeqCst);
             let batch = self.store.changes_after(after, not_before, 1000).await?;
-            let Some(last) = batch.last().map(|c| c.seq) else { break };
+            let Some(last) = batch.last().map(|c| c.seq) else {
+                break;
+            };
             for change in &batch {
                 match &change.what {
-                    ChangeKind::SessionRevoked(sid) => self.validator.mark_revoked(*sid, change.at.plus(window)),
+                    ChangeKind::SessionRevoked(sid) => {
+                        self.validator.mark_revoked(*sid, change.at.plus(window))
+                    }
                     ChangeKind::KeysChanged => reload_keys = true,
                     ChangeKind::DirectoryChanged => reload_dir = true,
                 }
@@ -210,7 +225,8 @@ impl Core {
     }
 
     pub(crate) fn mark_revoked(&self, sid: SessionId) {
-        self.validator.mark_revoked(sid, self.now().plus(self.revocation_window()));
+        self.validator
+            .mark_revoked(sid, self.now().plus(self.revocation_window()));
     }
 
     /// Write an audit event. A failure to write is logged, not returned: the action it

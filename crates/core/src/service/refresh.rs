@@ -13,31 +13,51 @@ use crate::user::UserStatus;
 use tracing::instrument;
 
 fn unknown() -> CoreError {
-    CoreError::grant("refresh_token_invalid", "the refresh token is invalid, expired or revoked")
+    CoreError::grant(
+        "refresh_token_invalid",
+        "the refresh token is invalid, expired or revoked",
+    )
 }
 
 impl Core {
     #[instrument(skip_all, fields(client_id = %app.client_id))]
-    pub async fn refresh(&self, app: &ClientApp, presented: &str, ctx: &RequestContext) -> CoreResult<TokenPair> {
+    pub async fn refresh(
+        &self,
+        app: &ClientApp,
+        presented: &str,
+        ctx: &RequestContext,
+    ) -> CoreResult<TokenPair> {
         if !app.allows(Grant::RefreshToken) {
-            return Err(CoreError::UnauthorizedClient("the client may not use the refresh_token grant".into()));
+            return Err(CoreError::UnauthorizedClient(
+                "the client may not use the refresh_token grant".into(),
+            ));
         }
         if presented.is_empty() || presented.len() > 512 {
             return Err(unknown());
         }
         let hash = SecretHash::of(presented);
         let record = self.store.find_refresh(&hash).await?.ok_or_else(unknown)?;
-        let session = self.store.get_session(record.session_id).await?.ok_or_else(unknown)?;
+        let session = self
+            .store
+            .get_session(record.session_id)
+            .await?
+            .ok_or_else(unknown)?;
         let now = self.now();
         // Another app's token is treated as unknown: it says nothing about the other app.
-        if session.app_id != app.id || session.revoked_at.is_some() || now >= session.absolute_expires_at {
+        if session.app_id != app.id
+            || session.revoked_at.is_some()
+            || now >= session.absolute_expires_at
+        {
             return Err(unknown());
         }
         if record.rotated_at.is_some() {
             return self.retry_or_reuse(presented, &record, &session, ctx).await;
         }
         if now >= record.expires_at {
-            return Err(CoreError::grant("refresh_token_expired", "the refresh token has expired"));
+            return Err(CoreError::grant(
+                "refresh_token_expired",
+                "the refresh token has expired",
+            ));
         }
 
         let tenant = self.tenant(session.tenant_id)?;
@@ -51,22 +71,39 @@ impl Core {
         if let Some(u) = &user
             && u.status != UserStatus::Active
         {
-            return Err(CoreError::AccountInactive(if u.status == UserStatus::Locked { "locked" } else { "disabled" }));
+            return Err(CoreError::AccountInactive(
+                if u.status == UserStatus::Locked {
+                    "locked"
+                } else {
+                    "disabled"
+                },
+            ));
         }
         let profiles = match &user {
             Some(u) => self.store.user_profile_names(u.id).await?,
             None => Vec::new(),
         };
         let dir = self.directory();
-        let store = session.store_id.and_then(|id| dir.store(tenant.id, id)).cloned();
-        let subject = Subject { tenant: &tenant, app, user: user.as_ref(), profiles };
-        let (access_token, access_expires_at) = self.sign_access(&subject, &session, store.as_ref(), now)?;
+        let store = session
+            .store_id
+            .and_then(|id| dir.store(tenant.id, id))
+            .cloned();
+        let subject = Subject {
+            tenant: &tenant,
+            app,
+            user: user.as_ref(),
+            profiles,
+        };
+        let (access_token, access_expires_at) =
+            self.sign_access(&subject, &session, store.as_ref(), now)?;
         let next_token = token::new_refresh_token();
         let next = RefreshRecord {
             hash: SecretHash::of(&next_token),
             session_id: session.id,
             issued_at: now,
-            expires_at: now.plus(tenant.tokens.refresh_ttl).min(session.absolute_expires_at),
+            expires_at: now
+                .plus(tenant.tokens.refresh_ttl)
+                .min(session.absolute_expires_at),
             rotated_at: None,
             successor: None,
         };
@@ -79,10 +116,19 @@ impl Core {
             user_id: session.user_id,
         };
         let sealed = token::seal_successor(presented, &pair)?;
-        let touch = SessionTouch { last_used_at: now, idle_expires_at: next.expires_at };
-        match self.store.rotate_refresh(&hash, &sealed, &next, touch).await? {
+        let touch = SessionTouch {
+            last_used_at: now,
+            idle_expires_at: next.expires_at,
+        };
+        match self
+            .store
+            .rotate_refresh(&hash, &sealed, &next, touch)
+            .await?
+        {
             RotateOutcome::Rotated => Ok(pair),
-            RotateOutcome::AlreadyRotated(winner) => self.retry_or_reuse(presented, &winner, &session, ctx).await,
+            RotateOutcome::AlreadyRotated(winner) => {
+                self.retry_or_reuse(presented, &winner, &session, ctx).await
+            }
             RotateOutcome::NotFound => Err(unknown()),
         }
     }
@@ -98,11 +144,15 @@ impl Core {
     ) -> CoreResult<TokenPair> {
         let tenant = self.tenant(session.tenant_id)?;
         let now = self.now();
-        let within = record.rotated_at.is_some_and(|at| now.since(at) <= tenant.tokens.refresh_retry_window);
+        let within = record
+            .rotated_at
+            .is_some_and(|at| now.since(at) <= tenant.tokens.refresh_retry_window);
         if within && let Some(sealed) = &record.successor {
             return token::open_successor(presented, session.id, sealed);
         }
-        self.store.revoke_session(session.id, now, "refresh_token_reused").await?;
+        self.store
+            .revoke_session(session.id, now, "refresh_token_reused")
+            .await?;
         self.mark_revoked(session.id);
         tracing::warn!(session = %session.id, "refresh token reused after rotation; session revoked");
         self.audit(AuditRecord {
@@ -115,6 +165,9 @@ impl Core {
             ctx: Some(ctx),
         })
         .await;
-        Err(CoreError::grant("refresh_token_reused", "the refresh token was already used; the session is revoked"))
+        Err(CoreError::grant(
+            "refresh_token_reused",
+            "the refresh token was already used; the session is revoked",
+        ))
     }
 }

@@ -20,9 +20,15 @@ const MAX_TOKEN_LEN: usize = 8192;
 
 /// What introspection found.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one short-lived value per request; boxing buys nothing
 pub enum Introspection {
     Access(Arc<AccessClaims>),
-    Refresh { record: RefreshRecord, session: Session, client_id: String, tenant: String },
+    Refresh {
+        record: RefreshRecord,
+        session: Session,
+        client_id: String,
+        tenant: String,
+    },
 }
 
 fn looks_like_jwt(token: &str) -> bool {
@@ -54,7 +60,10 @@ impl Core {
         let header = jsonwebtoken::decode_header(token).map_err(|_| bad())?;
         let kid = header.kid.ok_or_else(bad)?;
         let ring = self.keys.load();
-        let key = ring.get(&kid).filter(|k| k.usable_at(self.now())).ok_or_else(bad)?;
+        let key = ring
+            .get(&kid)
+            .filter(|k| k.usable_at(self.now()))
+            .ok_or_else(bad)?;
         // The algorithm comes from our key, never from the token's header.
         let mut v = Validation::new(key.jwt_alg());
         v.validate_exp = false; // checked against the core's clock in check_live
@@ -62,7 +71,9 @@ impl Core {
         v.leeway = 0;
         v.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
         v.set_issuer(&[&self.settings.issuer]);
-        let claims = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &v).map_err(|_| bad())?.claims;
+        let claims = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &v)
+            .map_err(|_| bad())?
+            .claims;
         let dir = self.directory();
         let tenant = dir.tenant(key.tenant_id).ok_or_else(bad)?;
         if claims.tenant != tenant.slug || claims.aud != tenant.audience() {
@@ -80,8 +91,12 @@ impl Core {
             return Err(CoreError::InvalidToken("token revoked"));
         }
         let dir = self.directory();
-        let enabled = dir.tenant_by_slug(&claims.tenant).is_some_and(|t| t.enabled)
-            && dir.app_by_client_id(&claims.client_id).is_some_and(|a| a.enabled);
+        let enabled = dir
+            .tenant_by_slug(&claims.tenant)
+            .is_some_and(|t| t.enabled)
+            && dir
+                .app_by_client_id(&claims.client_id)
+                .is_some_and(|a| a.enabled);
         if !enabled {
             return Err(CoreError::InvalidToken("token revoked"));
         }
@@ -89,17 +104,36 @@ impl Core {
     }
 
     /// RFC 7662 for `app`: tokens of another tenant are reported inactive (`None`).
-    pub async fn introspect(&self, app: &ClientApp, token: &str) -> CoreResult<Option<Introspection>> {
+    pub async fn introspect(
+        &self,
+        app: &ClientApp,
+        token: &str,
+    ) -> CoreResult<Option<Introspection>> {
         let tenant = self.tenant(app.tenant_id)?;
         if looks_like_jwt(token) {
-            return Ok(self.validate_access(token).ok().filter(|c| c.tenant == tenant.slug).map(Introspection::Access));
+            return Ok(self
+                .validate_access(token)
+                .ok()
+                .filter(|c| c.tenant == tenant.slug)
+                .map(Introspection::Access));
         }
-        let Some((record, session)) = self.live_refresh(token).await? else { return Ok(None) };
+        let Some((record, session)) = self.live_refresh(token).await? else {
+            return Ok(None);
+        };
         if session.tenant_id != tenant.id {
             return Ok(None);
         }
-        let client_id = self.directory().app(session.app_id).map(|a| a.client_id.clone()).unwrap_or_default();
-        Ok(Some(Introspection::Refresh { record, session, client_id, tenant: tenant.slug }))
+        let client_id = self
+            .directory()
+            .app(session.app_id)
+            .map(|a| a.client_id.clone())
+            .unwrap_or_default();
+        Ok(Some(Introspection::Refresh {
+            record,
+            session,
+            client_id,
+            tenant: tenant.slug,
+        }))
     }
 
     /// A refresh token that could still be exchanged, with its session.
@@ -107,7 +141,9 @@ impl Core {
         if token.is_empty() || token.len() > 512 {
             return Ok(None);
         }
-        let Some(record) = self.store.find_refresh(&SecretHash::of(token)).await? else { return Ok(None) };
+        let Some(record) = self.store.find_refresh(&SecretHash::of(token)).await? else {
+            return Ok(None);
+        };
         let now = self.now();
         if record.rotated_at.is_some() || now >= record.expires_at {
             return Ok(None);
@@ -119,7 +155,12 @@ impl Core {
     /// RFC 7009: revoke the session behind an access or refresh token issued to `app`.
     /// Unknown tokens and other apps' tokens are ignored, as the RFC asks.
     #[instrument(skip_all, fields(client_id = %app.client_id))]
-    pub async fn revoke_token(&self, app: &ClientApp, token: &str, ctx: &RequestContext) -> CoreResult<()> {
+    pub async fn revoke_token(
+        &self,
+        app: &ClientApp,
+        token: &str,
+        ctx: &RequestContext,
+    ) -> CoreResult<()> {
         let sid = if looks_like_jwt(token) {
             match self.validate_access(token) {
                 Ok(c) if c.client_id == app.client_id => SessionId::parse(&c.sid),
@@ -144,7 +185,12 @@ impl Core {
     }
 
     /// Revoke a session: in the store for every node, and in this node's memory at once.
-    pub async fn revoke_session(&self, sid: SessionId, reason: &str, ctx: &RequestContext) -> CoreResult<()> {
+    pub async fn revoke_session(
+        &self,
+        sid: SessionId,
+        reason: &str,
+        ctx: &RequestContext,
+    ) -> CoreResult<()> {
         let revoked = self.store.revoke_session(sid, self.now(), reason).await?;
         self.mark_revoked(sid);
         if revoked {
@@ -165,14 +211,27 @@ impl Core {
 
     /// The user an access token speaks for, with their profile names.
     pub async fn userinfo(&self, claims: &AccessClaims) -> CoreResult<(User, Vec<String>)> {
-        let id = UserId::parse(&claims.sub).ok_or(CoreError::InvalidToken("the token has no user"))?;
-        let user = self.store.get_user(id).await?.ok_or(CoreError::InvalidToken("the token has no user"))?;
+        let id =
+            UserId::parse(&claims.sub).ok_or(CoreError::InvalidToken("the token has no user"))?;
+        let user = self
+            .store
+            .get_user(id)
+            .await?
+            .ok_or(CoreError::InvalidToken("the token has no user"))?;
         let profiles = self.store.user_profile_names(id).await?;
         Ok((user, profiles))
     }
 
     /// The public keys that verify tokens still in circulation.
     pub fn jwks(&self) -> JwkSet {
-        JwkSet { keys: self.keys.load().published(self.now()).into_iter().cloned().collect() }
+        JwkSet {
+            keys: self
+                .keys
+                .load()
+                .published(self.now())
+                .into_iter()
+                .cloned()
+                .collect(),
+        }
     }
 }

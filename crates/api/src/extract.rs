@@ -1,0 +1,142 @@
+//! Extractors that answer bad requests in the API's own error shape instead of axum's
+//! plain-text rejections.
+
+use crate::error::ApiError;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use portcullis_core::audit::RequestContext;
+use serde::de::DeserializeOwned;
+use std::net::SocketAddr;
+use zeroize::Zeroizing;
+
+/// A form-encoded body (`application/x-www-form-urlencoded`), as OAuth 2.0 requires.
+pub struct Form<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "unsupported_content_type",
+                "the body must be application/x-www-form-urlencoded",
+            ));
+        }
+        let body = body_bytes(req, state).await?;
+        serde_urlencoded::from_bytes(&body).map(Form).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "malformed_body",
+                format!("malformed form: {e}"),
+            )
+        })
+    }
+}
+
+/// The body, within the configured limit (413 beyond it).
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                "body_too_large",
+                "the request body is too large",
+            )
+        } else {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "malformed_body",
+                rejection.body_text(),
+            )
+        }
+    })
+}
+
+/// Where the request came from: peer address and user agent, for audit and limits.
+pub struct Ctx(pub RequestContext);
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(256).collect());
+        Ok(Ctx(RequestContext { ip, user_agent }))
+    }
+}
+
+/// The access token of an `Authorization: Bearer` header.
+pub struct Bearer(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Bearer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                ApiError::invalid_token("an access token is required (Authorization: Bearer …)")
+            })?;
+        let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+            return Err(ApiError::invalid_token(
+                "an access token is required (Authorization: Bearer …)",
+            ));
+        }
+        Ok(Bearer(token.trim().to_owned()))
+    }
+}
+
+/// Client credentials from HTTP Basic (RFC 6749 §2.3.1: both parts form-url-encoded).
+/// `Ok(None)` when there is no Basic header.
+pub fn basic_credentials(
+    parts: &axum::http::HeaderMap,
+) -> Result<Option<(String, Zeroizing<String>)>, ApiError> {
+    let Some(value) = parts.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let bad = || ApiError::from(portcullis_core::CoreError::InvalidClient);
+    let value = value.to_str().map_err(|_| bad())?;
+    let (scheme, encoded) = value.split_once(' ').ok_or_else(bad)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let decoded = Zeroizing::new(STANDARD.decode(encoded.trim()).map_err(|_| bad())?);
+    let text = std::str::from_utf8(&decoded).map_err(|_| bad())?;
+    let (id, secret) = text.split_once(':').ok_or_else(bad)?;
+    let id = percent_encoding::percent_decode_str(&id.replace('+', " "))
+        .decode_utf8()
+        .map_err(|_| bad())?
+        .into_owned();
+    let secret = Zeroizing::new(
+        percent_encoding::percent_decode_str(&secret.replace('+', " "))
+            .decode_utf8()
+            .map_err(|_| bad())?
+            .into_owned(),
+    );
+    Ok(Some((id, secret)))
+}

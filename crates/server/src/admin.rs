@@ -1,0 +1,246 @@
+//! The administrative commands: import/export, users, sessions, keys. They open the store
+//! directly; a running server picks their changes up from the change feed.
+
+use crate::cli::{Format, KeyCommand, SessionCommand, UserCommand, UserRef};
+use anyhow::{Context, anyhow, bail};
+use portcullis_core::Core;
+use portcullis_core::ids::SessionId;
+use portcullis_core::provisioning::ProvisioningDoc;
+use portcullis_core::service::NewUser;
+use portcullis_core::session::SessionFilter;
+use portcullis_core::user::{User, UserKind, UserStatus};
+use std::io::BufRead;
+use std::path::Path;
+use zeroize::Zeroizing;
+
+/// Reads a provisioning file: JSON if it ends in `.json`, TOML otherwise. Parse errors carry
+/// the line and column.
+pub fn read_doc(path: &Path) -> anyhow::Result<ProvisioningDoc> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    if is_json {
+        serde_json::from_str(&text).map_err(|e| anyhow!("{}: {e}", path.display()))
+    } else {
+        toml::from_str(&text).map_err(|e| anyhow!("{}: {e}", path.display()))
+    }
+}
+
+pub async fn import(core: &Core, path: &Path, dry_run: bool) -> anyhow::Result<()> {
+    let doc = read_doc(path)?;
+    let report = if dry_run {
+        core.plan_import(&doc).await?.1
+    } else {
+        core.import(&doc).await?
+    };
+    let verb = if dry_run { "would import" } else { "imported" };
+    println!("{verb} {}: {report}", path.display());
+    Ok(())
+}
+
+pub async fn export(core: &Core, format: Format) -> anyhow::Result<()> {
+    let doc = core.export().await?;
+    let text = match format {
+        Format::Toml => toml::to_string_pretty(&doc)?,
+        Format::Json => serde_json::to_string_pretty(&doc)? + "\n",
+    };
+    print!("{text}");
+    Ok(())
+}
+
+fn parse_kind(kind: &str) -> anyhow::Result<UserKind> {
+    UserKind::parse(kind)
+        .ok_or_else(|| anyhow!("unknown kind {kind:?}: use customer, operator, supplier or guest"))
+}
+
+fn read_password() -> anyhow::Result<Zeroizing<String>> {
+    let mut line = Zeroizing::new(String::new());
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned());
+    if password.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(password)
+}
+
+async fn find(core: &Core, r: &UserRef) -> anyhow::Result<User> {
+    let tenant = core.tenant_by_slug(&r.tenant)?;
+    Ok(core
+        .find_user(&tenant, parse_kind(&r.kind)?, &r.login)
+        .await?)
+}
+
+pub async fn user(core: &Core, cmd: UserCommand) -> anyhow::Result<()> {
+    match cmd {
+        UserCommand::Add {
+            tenant,
+            kind,
+            email,
+            username,
+            phone,
+            store,
+            profiles,
+            password_stdin,
+        } => {
+            let tenant = core.tenant_by_slug(&tenant)?;
+            let password = if password_stdin {
+                Some(read_password()?)
+            } else {
+                None
+            };
+            let new = NewUser {
+                kind: parse_kind(&kind)?,
+                email,
+                username,
+                phone,
+                password,
+                store,
+                profiles,
+            };
+            let user = core.add_user(&tenant, new).await?;
+            println!("{}", user.id);
+        }
+        UserCommand::Passwd { user } => {
+            let tenant = core.tenant_by_slug(&user.tenant)?;
+            let found = find(core, &user).await?;
+            core.set_password(&tenant, &found, read_password()?, "cli")
+                .await?;
+            println!("password changed; sessions of {} ended", found.id);
+        }
+        UserCommand::Disable { user } => {
+            let found = find(core, &user).await?;
+            core.set_user_status(&found, UserStatus::Disabled, "cli")
+                .await?;
+            println!("{} disabled; sessions ended", found.id);
+        }
+        UserCommand::Enable { user } => {
+            let found = find(core, &user).await?;
+            core.set_user_status(&found, UserStatus::Active, "cli")
+                .await?;
+            println!("{} enabled", found.id);
+        }
+        UserCommand::List { tenant, kind, json } => {
+            let tenant = core.tenant_by_slug(&tenant)?;
+            let kind = kind.as_deref().map(parse_kind).transpose()?;
+            let users = core.list_users(&tenant, kind).await?;
+            if json {
+                let rows: Vec<_> = users
+                    .iter()
+                    .map(|u| {
+                        serde_json::json!({
+                            "id": u.id.to_string(), "kind": u.kind.as_str(), "email": u.email,
+                            "username": u.username, "phone": u.phone, "status": u.status.as_str(),
+                            "created_at": u.created_at.to_rfc3339(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!("{:<36}  {:<8}  {:<9}  LOGIN", "ID", "KIND", "STATUS");
+                for u in users {
+                    println!(
+                        "{:<36}  {:<8}  {:<9}  {}",
+                        u.id,
+                        u.kind.as_str(),
+                        u.status.as_str(),
+                        u.display_login()
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn session(core: &Core, cmd: SessionCommand) -> anyhow::Result<()> {
+    match cmd {
+        SessionCommand::List {
+            tenant,
+            login,
+            kind,
+            all,
+            json,
+        } => {
+            let tenant = tenant
+                .as_deref()
+                .map(|t| core.tenant_by_slug(t))
+                .transpose()?;
+            let user_id = match (&tenant, login) {
+                (Some(t), Some(login)) => {
+                    Some(core.find_user(t, parse_kind(&kind)?, &login).await?.id)
+                }
+                (None, Some(_)) => bail!("--login needs --tenant"),
+                _ => None,
+            };
+            let filter = SessionFilter {
+                tenant_id: tenant.map(|t| t.id),
+                user_id,
+                live_at: (!all).then(|| core.now()),
+                limit: 1000,
+            };
+            let sessions = core.list_sessions(&filter).await?;
+            if json {
+                let rows: Vec<_> = sessions
+                    .iter()
+                    .map(|s| {
+                        serde_json::json!({
+                            "id": s.id.to_string(), "user_id": s.user_id.map(|u| u.to_string()),
+                            "kind": s.kind.map(|k| k.as_str()), "created_at": s.created_at.to_rfc3339(),
+                            "last_used_at": s.last_used_at.to_rfc3339(), "revoked_at": s.revoked_at.map(|t| t.to_rfc3339()),
+                            "ip": s.ip,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!(
+                    "{:<36}  {:<36}  {:<25}  STATE",
+                    "SESSION", "USER", "LAST USED"
+                );
+                for s in sessions {
+                    let user = s
+                        .user_id
+                        .map(|u| u.to_string())
+                        .unwrap_or_else(|| "(service)".into());
+                    let state = if s.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "live"
+                    };
+                    println!(
+                        "{:<36}  {:<36}  {:<25}  {state}",
+                        s.id,
+                        user,
+                        s.last_used_at.to_rfc3339()
+                    );
+                }
+            }
+        }
+        SessionCommand::Revoke { session_id } => {
+            let sid = SessionId::parse(&session_id)
+                .ok_or_else(|| anyhow!("{session_id:?} is not a session id"))?;
+            core.revoke_session_by_operator(sid, "cli").await?;
+            println!("session {sid} revoked");
+        }
+    }
+    Ok(())
+}
+
+pub async fn key(core: &Core, cmd: KeyCommand) -> anyhow::Result<()> {
+    match cmd {
+        KeyCommand::Rotate { tenant } => {
+            let tenant = core.tenant_by_slug(&tenant)?;
+            let kid = core.rotate_key(&tenant).await?;
+            println!(
+                "new signing key {kid} for {}; the previous key verifies until its tokens expire",
+                tenant.slug
+            );
+        }
+    }
+    Ok(())
+}

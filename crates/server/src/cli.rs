@@ -1,0 +1,163 @@
+//! The command line (see `../shared/spec/interface.md` and docs/configuration.md).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "portcullis",
+    version,
+    about = "Multi-tenant authentication server"
+)]
+pub struct Cli {
+    /// Settings file (default: ./portcullis.toml when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH (default sqlite://./portcullis.db).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080; port 0 picks a free port).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Also import a demo tenant and print how to log in.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create or update tenants, stores, apps, profiles and users from a TOML or JSON file.
+    Import {
+        file: PathBuf,
+        /// Check the file and show what would change, without writing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write the provisioning file of everything in the store, without secrets.
+    Export {
+        #[arg(long, value_enum, default_value_t = Format::Toml)]
+        format: Format,
+    },
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// List and revoke sessions.
+    #[command(subcommand)]
+    Session(SessionCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Validate settings.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Format {
+    Toml,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct UserRef {
+    /// Tenant slug.
+    #[arg(long)]
+    pub tenant: String,
+    /// customer, operator, supplier or guest.
+    #[arg(long, default_value = "customer")]
+    pub kind: String,
+    /// E-mail or username.
+    #[arg(long)]
+    pub login: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user. The password, if any, is read from standard input.
+    Add {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value = "customer")]
+        kind: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        username: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        /// Store code (default: the tenant's default store).
+        #[arg(long)]
+        store: Option<String>,
+        /// Profile names; repeat for several.
+        #[arg(long = "profile")]
+        profiles: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a user's password (read from standard input) and end their sessions.
+    Passwd {
+        #[command(flatten)]
+        user: UserRef,
+    },
+    /// Disable a user and end their sessions.
+    Disable {
+        #[command(flatten)]
+        user: UserRef,
+    },
+    /// Enable a disabled or locked user.
+    Enable {
+        #[command(flatten)]
+        user: UserRef,
+    },
+    /// List a tenant's users.
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SessionCommand {
+    /// List live sessions.
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only this user's sessions (with --tenant and --kind).
+        #[arg(long)]
+        login: Option<String>,
+        #[arg(long, default_value = "customer")]
+        kind: String,
+        /// Include revoked and expired sessions.
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a session: its tokens are refused from the next change-feed read (≤ 1 s).
+    Revoke { session_id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Give a tenant a new signing key; the old one verifies until its tokens expire.
+    Rotate {
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Validate a settings file; names the first bad key.
+    Check { file: PathBuf },
+}

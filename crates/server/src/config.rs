@@ -1,0 +1,453 @@
+//! Settings: defaults, then `portcullis.toml` (or `--config FILE`), then `PORTCULLIS_*`
+//! environment variables (`__` between levels, `_FILE` variants for secrets), then flags.
+//! Unknown keys are errors that name the key and where it came from.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use portcullis_core::password::HashingSettings;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Settings whose values are secrets: each may also come from `PORTCULLIS_<KEY>_FILE`.
+const SECRET_KEYS: [&str; 3] = ["MASTER_KEY", "DATABASE_URL", "SMTP__URL"];
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Address of the HTTP listener.
+    pub listen: String,
+    /// `sqlite://PATH` (or a bare path) for the embedded store.
+    pub database_url: String,
+    /// File holding the master key (created 0600 on first start). Default: `portcullis.key`
+    /// beside the SQLite database, or in the working directory for other databases.
+    pub master_key_file: Option<PathBuf>,
+    /// The master key itself (32+ characters); wins over `master_key_file`.
+    pub master_key: Option<String>,
+    /// `iss` of tokens and base of the discovery document. Default: `http://<listen>`.
+    pub issuer: Option<String>,
+    /// `text` or `json` log lines, on standard error.
+    pub log_format: LogFormat,
+    /// Log filter (`info`, `portcullis=debug,info`); `RUST_LOG` wins when set.
+    pub log_level: String,
+    pub hashing: HashingConfig,
+    pub http: HttpConfig,
+    pub smtp: SmtpConfig,
+    pub metrics: MetricsConfig,
+    pub dialects: DialectsConfig,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://./portcullis.db".into(),
+            master_key_file: None,
+            master_key: None,
+            issuer: None,
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+            hashing: HashingConfig::default(),
+            http: HttpConfig::default(),
+            smtp: SmtpConfig::default(),
+            metrics: MetricsConfig::default(),
+            dialects: DialectsConfig::default(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// argon2id parameters for new hashes and the limit on concurrent hashing.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HashingConfig {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Hashes computed at once; 0 = number of CPUs. Others wait in line.
+    pub max_concurrent: usize,
+    /// How long a login waits for a hashing slot before getting 503 + Retry-After.
+    #[serde(with = "humantime_serde")]
+    pub queue_timeout: Duration,
+}
+
+impl Default for HashingConfig {
+    fn default() -> Self {
+        let d = HashingSettings::default();
+        Self {
+            memory_kib: d.memory_kib,
+            iterations: d.iterations,
+            parallelism: d.parallelism,
+            max_concurrent: d.max_concurrent,
+            queue_timeout: d.queue_timeout,
+        }
+    }
+}
+
+impl HashingConfig {
+    pub fn to_core(&self) -> HashingSettings {
+        HashingSettings {
+            memory_kib: self.memory_kib,
+            iterations: self.iterations,
+            parallelism: self.parallelism,
+            max_concurrent: self.max_concurrent,
+            queue_timeout: self.queue_timeout,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Largest request body, in bytes (413 above).
+    pub body_limit: usize,
+    /// A request taking longer is answered 503.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// How long shutdown waits for requests in flight.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            body_limit: 64 * 1024,
+            request_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Outgoing e-mail (password reset links). Used from the password-reset release on.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    pub url: Option<String>,
+    pub from: String,
+    pub mail_dir: PathBuf,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            from: "Portcullis <no-reply@localhost>".into(),
+            mail_dir: PathBuf::from("./mail"),
+        }
+    }
+}
+
+/// Prometheus `/metrics` listener; absent = off. Used from the operations release on.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    pub listen: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DialectsConfig {
+    pub djust: DialectConfig,
+    pub jrni: DialectConfig,
+    pub openloyalty: DialectConfig,
+    pub jfw: DialectConfig,
+}
+
+/// One vendor dialect's routes. The dialects arrive in their own releases; their settings are
+/// accepted now so a configuration written for them validates.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DialectConfig {
+    pub enabled: bool,
+    /// Path prefix the dialect's routes are mounted under.
+    pub prefix: String,
+    /// Open Loyalty: the tenant whose stores `{storeCode}` selects.
+    pub tenant: Option<String>,
+}
+
+impl Default for DialectConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            prefix: String::new(),
+            tenant: None,
+        }
+    }
+}
+
+/// Flags that override every other source.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+}
+
+/// Loads the settings. `config` is `--config FILE`; without it `./portcullis.toml` is read
+/// if it exists. Also returns warnings to log once logging is up (unknown variables).
+pub fn load(
+    config: Option<&Path>,
+    overrides: &Overrides,
+) -> anyhow::Result<(Settings, Vec<String>)> {
+    let mut fig = Figment::from(Serialized::defaults(Settings::default()));
+    match config {
+        Some(path) => {
+            if !path.exists() {
+                anyhow::bail!("configuration file {} does not exist", path.display());
+            }
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        None if Path::new("portcullis.toml").exists() => {
+            fig = fig.merge(Toml::file_exact("portcullis.toml"))
+        }
+        None => {}
+    }
+    let known = known_env_keys();
+    let mut warnings = Vec::new();
+    for (name, _) in std::env::vars_os() {
+        let Some(key) = name.to_str().and_then(|n| n.strip_prefix("PORTCULLIS_")) else {
+            continue;
+        };
+        let key = key.to_ascii_lowercase();
+        let is_secret_file = key
+            .strip_suffix("_file")
+            .is_some_and(|base| SECRET_KEYS.iter().any(|s| s.eq_ignore_ascii_case(base)));
+        if !known.contains(&key) && !is_secret_file {
+            warnings.push(format!(
+                "ignoring unknown environment variable {}",
+                name.to_string_lossy()
+            ));
+        }
+    }
+    fig = fig.merge(env_provider(known));
+    for key in SECRET_KEYS {
+        let var = format!("PORTCULLIS_{key}_FILE");
+        if let Some(path) = std::env::var_os(&var) {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                anyhow::anyhow!("{var}: cannot read {}: {e}", PathBuf::from(&path).display())
+            })?;
+            let key_path = key.to_ascii_lowercase().replace("__", ".");
+            fig = fig.merge(Serialized::default(&key_path, text.trim().to_owned()));
+        }
+    }
+    if let Some(listen) = &overrides.listen {
+        fig = fig.merge(Serialized::default("listen", listen));
+    }
+    if let Some(url) = &overrides.database_url {
+        fig = fig.merge(Serialized::default("database_url", url));
+    }
+    let settings: Settings = fig.extract().map_err(explain)?;
+    settings.validate()?;
+    Ok((settings, warnings))
+}
+
+/// `portcullis config check FILE`: the file alone, over the defaults.
+pub fn check_file(path: &Path) -> anyhow::Result<Settings> {
+    if !path.exists() {
+        anyhow::bail!("configuration file {} does not exist", path.display());
+    }
+    let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
+        .merge(Toml::file_exact(path))
+        .extract()
+        .map_err(explain)?;
+    settings.validate()?;
+    Ok(settings)
+}
+
+/// Variables for known settings only: an unknown `PORTCULLIS_*` variable is warned about, not
+/// fatal, since the environment is shared with other software (files are strict).
+/// `_FILE` variants are read separately (see SECRET_KEYS).
+fn env_provider(known: Vec<String>) -> Env {
+    Env::prefixed("PORTCULLIS_")
+        .filter(move |k| known.iter().any(|n| k.as_str().eq_ignore_ascii_case(n)))
+        .split("__")
+}
+
+/// Every settings key, as an environment variable would spell it after `PORTCULLIS_`
+/// (lower-cased, `__` between levels).
+fn known_env_keys() -> Vec<String> {
+    fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, child) in map {
+                    let path = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}__{k}")
+                    };
+                    walk(&path, child, out);
+                }
+            }
+            _ => out.push(prefix.to_owned()),
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(v) = serde_json::to_value(Settings::default()) {
+        walk("", &v, &mut out);
+    }
+    out
+}
+
+/// One message per problem, naming the key and the file or variable it came from.
+fn explain(err: figment::Error) -> anyhow::Error {
+    let lines: Vec<String> = err
+        .into_iter()
+        .map(|e| {
+            let key = if e.path.is_empty() {
+                String::new()
+            } else {
+                format!("`{}`: ", e.path.join("."))
+            };
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| match &m.source {
+                    Some(src) => format!(" (in {src})"),
+                    None => format!(" (from {})", m.name),
+                })
+                .unwrap_or_default();
+            format!("{key}{}{source}", e.kind)
+        })
+        .collect();
+    anyhow::anyhow!("invalid configuration: {}", lines.join("; "))
+}
+
+impl Settings {
+    fn validate(&self) -> anyhow::Result<()> {
+        self.listen.parse::<std::net::SocketAddr>().map_err(|_| {
+            anyhow::anyhow!(
+                "invalid configuration: `listen`: {:?} is not an address like 127.0.0.1:8080",
+                self.listen
+            )
+        })?;
+        if !is_sqlite_url(&self.database_url) && !self.database_url.starts_with("postgres") {
+            anyhow::bail!(
+                "invalid configuration: `database_url`: expected sqlite://PATH or a file path"
+            );
+        }
+        if self.database_url.starts_with("postgres") {
+            anyhow::bail!(
+                "invalid configuration: `database_url`: PostgreSQL is not supported by this build yet; use sqlite://PATH"
+            );
+        }
+        if let Some(key) = &self.master_key
+            && key.chars().count() < 32
+        {
+            anyhow::bail!("invalid configuration: `master_key` must be at least 32 characters");
+        }
+        if self.http.body_limit < 1024 {
+            anyhow::bail!("invalid configuration: `http.body_limit` must be at least 1024 bytes");
+        }
+        if let Some(issuer) = &self.issuer
+            && !(issuer.starts_with("https://") || issuer.starts_with("http://"))
+        {
+            anyhow::bail!("invalid configuration: `issuer` must be an http(s) URL");
+        }
+        Ok(())
+    }
+
+    /// Where the master key file is, given the settings.
+    pub fn master_key_path(&self) -> PathBuf {
+        if let Some(p) = &self.master_key_file {
+            return p.clone();
+        }
+        match sqlite_path(&self.database_url) {
+            Some(db) => db
+                .parent()
+                .map(|d| d.join("portcullis.key"))
+                .unwrap_or_else(|| PathBuf::from("portcullis.key")),
+            None => PathBuf::from("portcullis.key"),
+        }
+    }
+}
+
+fn is_sqlite_url(url: &str) -> bool {
+    url.starts_with("sqlite:") || !url.contains("://")
+}
+
+/// The file behind a SQLite URL or path.
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
+    if !is_sqlite_url(url) {
+        return None;
+    }
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let rest = rest.split('?').next().unwrap_or(rest);
+    Some(PathBuf::from(if rest.is_empty() {
+        "portcullis.db"
+    } else {
+        rest
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let dir = std::env::temp_dir().join(format!("portcullis-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("bad.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:1\"\n[hashing]\nmemory_kb = 10\n",
+        )
+        .unwrap();
+        let err = check_file(&file).unwrap_err().to_string();
+        assert!(err.contains("memory_kb"), "{err}");
+        std::fs::write(&file, "listen = \"nowhere\"\n").unwrap();
+        let err = check_file(&file).unwrap_err().to_string();
+        assert!(err.contains("listen"), "{err}");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\n[dialects.openloyalty]\ntenant = \"acme\"\n",
+        )
+        .unwrap();
+        let ok = check_file(&file).unwrap();
+        assert_eq!(ok.listen, "0.0.0.0:9000");
+        assert_eq!(ok.dialects.openloyalty.tenant.as_deref(), Some("acme"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn every_setting_has_an_environment_variable() {
+        let keys = known_env_keys();
+        for k in [
+            "listen",
+            "database_url",
+            "master_key",
+            "smtp__url",
+            "dialects__openloyalty__tenant",
+            "hashing__memory_kib",
+        ] {
+            assert!(keys.iter().any(|x| x == k), "{k} missing from {keys:?}");
+        }
+    }
+
+    #[test]
+    fn master_key_sits_beside_the_database() {
+        let s = Settings {
+            database_url: "sqlite:///var/lib/portcullis/p.db".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            s.master_key_path(),
+            PathBuf::from("/var/lib/portcullis/portcullis.key")
+        );
+        let s = Settings {
+            database_url: "data/p.db".into(),
+            ..Default::default()
+        };
+        assert_eq!(s.master_key_path(), PathBuf::from("data/portcullis.key"));
+    }
+}

@@ -1,0 +1,41 @@
+//! Opening the store and starting the core from the settings: shared by `serve` and the
+//! administrative commands.
+
+use crate::config::{Settings, sqlite_path};
+use anyhow::Context;
+use portcullis_core::{Core, CoreSettings, SystemClock};
+use portcullis_store_sqlite::SqliteStore;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub async fn open_core(
+    settings: &Settings,
+    bound: Option<SocketAddr>,
+) -> anyhow::Result<Arc<Core>> {
+    let master = crate::master_key::load_or_create(settings)?;
+    if let Some(path) = sqlite_path(&settings.database_url)
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let store = SqliteStore::open(&settings.database_url).await?;
+    let listen = bound
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| settings.listen.clone());
+    let core_settings = CoreSettings {
+        issuer: settings
+            .issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{listen}")),
+        hashing: settings.hashing.to_core(),
+        ..CoreSettings::default()
+    };
+    let core = Core::start(
+        Arc::new(store),
+        Arc::new(SystemClock),
+        master,
+        core_settings,
+    )
+    .await?;
+    Ok(Arc::new(core))
+}

@@ -1,0 +1,109 @@
+//! `portcullis serve`: the HTTP server, its background tasks and its shutdown.
+
+use crate::config::Settings;
+use anyhow::Context;
+use axum::http::StatusCode;
+use portcullis_api::ApiSettings;
+use portcullis_core::Core;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// How often a node reads the change feed (revocations and key or directory changes made by
+/// other nodes or by the command line).
+const SYNC_EVERY: Duration = Duration::from_secs(1);
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    let core = crate::runtime::open_core(&settings, Some(addr)).await?;
+    if demo {
+        crate::demo::install(&core, addr).await?;
+    }
+    let api = ApiSettings {
+        body_limit: settings.http.body_limit,
+    };
+    let app = portcullis_api::router(core.clone(), &api)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            settings.http.request_timeout,
+        ))
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http());
+
+    let sync = tokio::spawn(sync_loop(core.clone()));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(wait_for(stop_rx.clone()));
+    tracing::info!(addr = %addr, issuer = %core.settings().issuer, "ready: listening on http://{addr}");
+
+    let grace = settings.http.shutdown_grace;
+    tokio::select! {
+        result = server.into_future() => result?,
+        _ = async {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing requests in flight");
+            let _ = stop_tx.send(true);
+            tokio::time::sleep(grace).await;
+        } => tracing::warn!("requests still running after {grace:?}; stopping anyway"),
+    }
+    sync.abort();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Keeps this node's caches true: applies the change feed every second and prunes it now and
+/// then. Errors are logged and retried; a node with a stale feed still refuses tokens it
+/// revoked itself.
+async fn sync_loop(core: Arc<Core>) {
+    let mut tick = tokio::time::interval(SYNC_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_prune = tokio::time::Instant::now();
+    loop {
+        tick.tick().await;
+        if let Err(e) = core.sync_changes().await {
+            tracing::warn!(error = %e, "reading the change feed failed; retrying");
+        }
+        if last_prune.elapsed() >= PRUNE_EVERY {
+            last_prune = tokio::time::Instant::now();
+            if let Err(e) = core.prune_changes().await {
+                tracing::warn!(error = %e, "pruning the change feed failed");
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,324 @@
+//! Every bad input gets its error in the API's shape, and none of them changes the store:
+//! no session, no token, no user.
+
+use crate::support::*;
+use serde_json::Value;
+
+#[tokio::test]
+async fn bad_token_requests_get_clear_errors_and_issue_nothing() {
+    let server = Server::with(ACME).await;
+    let token =
+        |form: &'static [(&'static str, &'static str)]| server.post_form("/oauth2/token", form);
+
+    // Wrong password and unknown user: the same answer, word for word.
+    let wrong = expect_error(
+        token(&[
+            ("grant_type", "password"),
+            ("username", "alice@example.com"),
+            ("password", "Wrong-Passw0rd!"),
+        ])
+        .await,
+        400,
+        "invalid_grant",
+        "invalid_credentials",
+    )
+    .await;
+    let unknown = expect_error(
+        token(&[
+            ("grant_type", "password"),
+            ("username", "nobody@example.com"),
+            ("password", "Wrong-Passw0rd!"),
+        ])
+        .await,
+        400,
+        "invalid_grant",
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(wrong, unknown);
+
+    let missing = expect_error(
+        token(&[("username", "alice")]).await,
+        400,
+        "invalid_request",
+        "missing_parameter",
+    )
+    .await;
+    assert_eq!(missing["errors"][0]["field"], "grant_type");
+    let body = expect_error(
+        token(&[
+            ("grant_type", "password"),
+            ("username", "alice@example.com"),
+        ])
+        .await,
+        400,
+        "invalid_request",
+        "missing_parameter",
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "password");
+    expect_error(
+        token(&[("grant_type", "authorization_code")]).await,
+        400,
+        "unsupported_grant_type",
+        "unsupported_grant_type",
+    )
+    .await;
+    expect_error(
+        token(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", PASSWORD),
+            ("kind", "robot"),
+        ])
+        .await,
+        400,
+        "invalid_request",
+        "unknown_kind",
+    )
+    .await;
+    expect_error(
+        token(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", PASSWORD),
+            ("kind", "supplier"),
+        ])
+        .await,
+        400,
+        "unauthorized_client",
+        "unauthorized_client",
+    )
+    .await;
+    let store = expect_error(
+        token(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", PASSWORD),
+            ("store", "NOPE"),
+        ])
+        .await,
+        400,
+        "invalid_request",
+        "unknown_store",
+    )
+    .await;
+    assert_eq!(store["errors"][0]["field"], "store");
+    expect_error(
+        token(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", PASSWORD),
+            ("store_view", "de"),
+        ])
+        .await,
+        400,
+        "invalid_request",
+        "unknown_store_view",
+    )
+    .await;
+    expect_error(
+        token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "forged-refresh-token"),
+        ])
+        .await,
+        400,
+        "invalid_grant",
+        "refresh_token_invalid",
+    )
+    .await;
+
+    // Client authentication.
+    let resp = server
+        .http
+        .post(server.url("/oauth2/token"))
+        .basic_auth("acme-web", Some("wrong-api-key-000000"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        resp.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic")
+    );
+    expect_error(resp, 401, "invalid_client", "invalid_client").await;
+    let resp = server
+        .http
+        .post(server.url("/oauth2/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 401, "invalid_client", "invalid_client").await;
+    let resp = server
+        .http
+        .post(server.url("/oauth2/token"))
+        .basic_auth("acme-web", Some(API_KEY))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_secret", API_KEY),
+            ("username", "alice"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 400, "invalid_request", "multiple_client_auth").await;
+
+    // Bodies: wrong content type, malformed form, too large.
+    let resp = server
+        .http
+        .post(server.url("/oauth2/token"))
+        .basic_auth("acme-web", Some(API_KEY))
+        .json(&serde_json::json!({"grant_type": "password", "username": "alice", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 400, "invalid_request", "unsupported_content_type").await;
+    let resp = server
+        .http
+        .post(server.url("/oauth2/token"))
+        .basic_auth("acme-web", Some(API_KEY))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=password&grant_type=refresh_token")
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 400, "invalid_request", "malformed_body").await;
+    let huge = "x".repeat(70 * 1024);
+    let resp = server
+        .http
+        .post(server.url("/oauth2/token"))
+        .basic_auth("acme-web", Some(API_KEY))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", huge.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 413, "invalid_request", "body_too_large").await;
+
+    // Nothing above opened a session.
+    assert_eq!(server.sessions().await.len(), 0);
+}
+
+#[tokio::test]
+async fn bad_tokens_are_inactive_or_refused() {
+    let server = Server::with(ACME).await;
+    for garbage in ["", "abc", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."] {
+        let resp = server
+            .post_form("/oauth2/introspect", &[("token", garbage)])
+            .await;
+        if garbage.is_empty() {
+            expect_error(resp, 400, "invalid_request", "missing_parameter").await;
+        } else {
+            let body: Value = resp.json().await.unwrap();
+            assert_eq!(body, serde_json::json!({"active": false}), "{garbage}");
+        }
+    }
+    // Introspection needs an authenticated client.
+    let resp = server
+        .http
+        .post(server.url("/oauth2/introspect"))
+        .form(&[("token", "abc")])
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 401, "invalid_client", "invalid_client").await;
+
+    // A token of another tenant is inactive for this tenant's apps.
+    let other = r#"
+version = 1
+[[tenants]]
+slug = "globex"
+name = "Globex"
+[[tenants.stores]]
+code = "MAIN"
+default = true
+[[tenants.apps]]
+client_id = "globex-web"
+api_key = "globex-web-api-key-0001"
+kinds = ["customer"]
+[[tenants.users]]
+kind = "customer"
+email = "gina@example.com"
+password = "Str0ng!Passw0rd"
+"#;
+    let file = path_of(&server.dir, "globex.toml");
+    std::fs::write(&file, other).unwrap();
+    assert!(server.cli(&["import", file.to_str().unwrap()]).await.ok);
+    let mut foreign = None;
+    for _ in 0..50 {
+        let resp = server
+            .http
+            .post(server.url("/oauth2/token"))
+            .basic_auth("globex-web", Some("globex-web-api-key-0001"))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", "gina@example.com"),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        if resp.status() == 200 {
+            let body: Value = resp.json().await.unwrap();
+            foreign = Some(body["access_token"].as_str().unwrap().to_owned());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(server.introspect(&foreign.unwrap()).await["active"], false);
+
+    // Userinfo and logout without a usable token.
+    let resp = server
+        .http
+        .get(server.url("/oauth2/userinfo"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        resp.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    expect_error(resp, 401, "invalid_token", "invalid_token").await;
+    let resp = server
+        .http
+        .get(server.url("/oauth2/userinfo"))
+        .bearer_auth("a.b.c")
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 401, "invalid_token", "invalid_token").await;
+    let resp = server
+        .http
+        .post(server.url("/v1/logout"))
+        .header("authorization", "Basic Zm9vOmJhcg==")
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 401, "invalid_token", "invalid_token").await;
+
+    let resp = server
+        .http
+        .get(server.url("/no/such/route"))
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 404, "not_found", "no_such_route").await;
+}

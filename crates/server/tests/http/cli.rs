@@ -1,0 +1,259 @@
+//! The command line: import, export, users, sessions, settings; bad input refused whole.
+
+use crate::support::*;
+use serde_json::Value;
+
+#[tokio::test]
+async fn import_is_idempotent_and_export_has_no_secrets() {
+    let server = Server::with(ACME).await;
+    let file = path_of(&server.dir, "provisioning.toml");
+    let again = server.cli(&["import", file.to_str().unwrap()]).await;
+    assert!(again.ok, "{}", again.stderr);
+    assert!(again.stdout.contains("2 unchanged"), "{}", again.stdout);
+    assert_eq!(import_changes(&again.stdout), 0, "{}", again.stdout);
+
+    let export = server.cli(&["export"]).await;
+    assert!(export.ok, "{}", export.stderr);
+    assert!(export.stdout.contains("slug = \"acme\""));
+    assert!(
+        !export.stdout.contains(API_KEY)
+            && !export.stdout.contains(PASSWORD)
+            && !export.stdout.contains("$argon2")
+    );
+    let json = server.cli(&["export", "--format", "json"]).await;
+    let doc: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(doc["tenants"][0]["users"].as_array().unwrap().len(), 2);
+
+    // The export imports back without changing anything.
+    let exported = path_of(&server.dir, "exported.toml");
+    std::fs::write(&exported, &export.stdout).unwrap();
+    let out = server.cli(&["import", exported.to_str().unwrap()]).await;
+    assert!(out.ok, "{}", out.stderr);
+    assert_eq!(import_changes(&out.stdout), 0, "{}", out.stdout);
+    // And the passwords are untouched.
+    assert_eq!(
+        server.login("alice@example.com", PASSWORD).await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_bad_file_is_refused_whole_and_named() {
+    let server = Server::with(ACME).await;
+    let before = server.cli(&["export", "--format", "json"]).await.stdout;
+
+    // A new user with a weak password after a valid new store: neither is written.
+    let weak = format!(
+        "{ACME}\n[[tenants.stores]]\ncode = \"NEW\"\n\n[[tenants.users]]\nkind = \"customer\"\nemail = \"weak@example.com\"\npassword = \"short\"\n"
+    );
+    let file = path_of(&server.dir, "weak.toml");
+    std::fs::write(&file, weak).unwrap();
+    let out = server.cli(&["import", file.to_str().unwrap()]).await;
+    assert!(!out.ok);
+    assert!(out.stderr.contains("tenants[0].users[2]"), "{}", out.stderr);
+
+    // Syntax errors name the line.
+    std::fs::write(&file, "version = 1\n[[tenants]]\nslug = \"x\"\nname = \n").unwrap();
+    let out = server.cli(&["import", file.to_str().unwrap()]).await;
+    assert!(!out.ok);
+    assert!(out.stderr.contains("line 4"), "{}", out.stderr);
+
+    // Unknown keys are refused.
+    std::fs::write(
+        &file,
+        "version = 1\n[[tenants]]\nslug = \"x\"\nname = \"X\"\ncolour = \"red\"\n",
+    )
+    .unwrap();
+    let out = server.cli(&["import", file.to_str().unwrap()]).await;
+    assert!(!out.ok);
+    assert!(out.stderr.contains("colour"), "{}", out.stderr);
+
+    // A JSON file with a bad kind.
+    let json_file = path_of(&server.dir, "bad.json");
+    std::fs::write(
+        &json_file,
+        r#"{"version": 1, "tenants": [{"slug": "acme", "name": "ACME", "users": [{"kind": "robot", "email": "r@example.com"}]}]}"#,
+    )
+    .unwrap();
+    let out = server.cli(&["import", json_file.to_str().unwrap()]).await;
+    assert!(!out.ok);
+    assert!(
+        out.stderr.contains("robot") && out.stderr.contains("line 1"),
+        "{}",
+        out.stderr
+    );
+
+    let after = server.cli(&["export", "--format", "json"]).await.stdout;
+    assert_eq!(before, after, "a refused import writes nothing");
+}
+
+#[tokio::test]
+async fn users_are_managed_from_the_command_line() {
+    let server = Server::with(ACME).await;
+    let out = server
+        .cli_stdin(
+            &[
+                "user",
+                "add",
+                "--tenant",
+                "acme",
+                "--kind",
+                "customer",
+                "--email",
+                "bob@example.com",
+                "--profile",
+                "buyer",
+                "--password-stdin",
+            ],
+            "Bob-Passw0rd!\n",
+        )
+        .await;
+    assert!(out.ok, "{}", out.stderr);
+    eventually("Bob to log in", || async {
+        server
+            .login("bob@example.com", "Bob-Passw0rd!")
+            .await
+            .status()
+            == 200
+    })
+    .await;
+
+    // A duplicate and a weak password are refused, and write nothing.
+    let dup = server
+        .cli_stdin(
+            &[
+                "user",
+                "add",
+                "--tenant",
+                "acme",
+                "--email",
+                "BOB@example.com",
+                "--password-stdin",
+            ],
+            "Bob-Passw0rd!\n",
+        )
+        .await;
+    assert!(!dup.ok);
+    let weak = server
+        .cli_stdin(
+            &[
+                "user",
+                "add",
+                "--tenant",
+                "acme",
+                "--email",
+                "carl@example.com",
+                "--password-stdin",
+            ],
+            "weak\n",
+        )
+        .await;
+    assert!(!weak.ok);
+    assert!(weak.stderr.contains("polic"), "{}", weak.stderr);
+    let list = server
+        .cli(&[
+            "user", "list", "--tenant", "acme", "--kind", "customer", "--json",
+        ])
+        .await;
+    let users: Vec<Value> = serde_json::from_str(&list.stdout).unwrap();
+    assert_eq!(users.len(), 2, "alice and bob only");
+
+    // Changing the password ends Bob's sessions.
+    let tokens: Value = server
+        .login("bob@example.com", "Bob-Passw0rd!")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let out = server
+        .cli_stdin(
+            &[
+                "user",
+                "passwd",
+                "--tenant",
+                "acme",
+                "--login",
+                "bob@example.com",
+            ],
+            "New-Passw0rd!\n",
+        )
+        .await;
+    assert!(out.ok, "{}", out.stderr);
+    eventually("the old session to be refused", || async {
+        server.introspect(&access).await["active"] == false
+    })
+    .await;
+    assert_eq!(
+        server
+            .login("bob@example.com", "New-Passw0rd!")
+            .await
+            .status(),
+        200
+    );
+
+    // Disabling refuses logins with the same answer as a wrong password... once the password is right it says so.
+    let out = server
+        .cli(&[
+            "user",
+            "disable",
+            "--tenant",
+            "acme",
+            "--login",
+            "bob@example.com",
+        ])
+        .await;
+    assert!(out.ok, "{}", out.stderr);
+    let resp = server.login("bob@example.com", "New-Passw0rd!").await;
+    expect_error(resp, 400, "invalid_grant", "account_disabled").await;
+
+    // Sessions: list and revoke one.
+    let alice = server.login_alice().await;
+    let sessions = server
+        .cli(&[
+            "session",
+            "list",
+            "--tenant",
+            "acme",
+            "--login",
+            "alice@example.com",
+            "--json",
+        ])
+        .await;
+    let live: Vec<Value> = serde_json::from_str(&sessions.stdout).unwrap();
+    assert_eq!(live.len(), 1);
+    let sid = live[0]["id"].as_str().unwrap();
+    let out = server.cli(&["session", "revoke", sid]).await;
+    assert!(out.ok, "{}", out.stderr);
+    let access = alice["access_token"].as_str().unwrap().to_owned();
+    eventually("the revoked session to be refused", || async {
+        server.introspect(&access).await["active"] == false
+    })
+    .await;
+    let again = server.cli(&["session", "revoke", sid]).await;
+    assert!(!again.ok, "revoking twice is reported");
+    let bad = server.cli(&["session", "revoke", "not-a-session"]).await;
+    assert!(!bad.ok);
+}
+
+#[tokio::test]
+async fn config_check_names_the_bad_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(
+        &good,
+        "listen = \"127.0.0.1:9000\"\ndatabase_url = \"sqlite://./p.db\"\n[smtp]\nurl = \"smtp://127.0.0.1:2525\"\n[dialects.openloyalty]\ntenant = \"acme\"\n",
+    )
+    .unwrap();
+    let out = cli_in(dir.path(), &["config", "check", good.to_str().unwrap()]).await;
+    assert!(out.ok, "{}", out.stderr);
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "listen = \"127.0.0.1:9000\"\n[http]\nbody_limt = 10\n",
+    )
+    .unwrap();
+    let out = cli_in(dir.path(), &["config", "check", bad.to_str().unwrap()]).await;
+    assert!(!out.ok);
+    assert!(out.stderr.contains("body_limt"), "{}", out.stderr);
+}

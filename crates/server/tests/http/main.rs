@@ -1,0 +1,10 @@
+//! End-to-end tests: the real `portcullis` binary on port 0 with a real SQLite file, driven
+//! by a real HTTP client and the real command line.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod bad_inputs;
+mod cli;
+mod tokens;

@@ -1,0 +1,327 @@
+//! A running server in a temporary directory, and helpers to talk to it.
+
+use reqwest::{Client, Response};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub const MASTER_KEY: &str = "integration-test-master-key-0123456789";
+pub const API_KEY: &str = "acme-web-api-key-0001";
+pub const SERVICE_KEY: &str = "acme-batch-api-key-0001";
+pub const PASSWORD: &str = "Str0ng!Passw0rd";
+
+/// The provisioning file most tests start from. The retry window is short so the tests can
+/// step past it.
+pub const ACME: &str = r#"
+version = 1
+
+[[tenants]]
+slug = "acme"
+name = "ACME Commerce"
+brand_urls = ["acme.example.com"]
+
+[tenants.tokens]
+refresh_retry_window = "1s"
+
+[[tenants.stores]]
+code = "DEFAULT"
+company_id = 1
+name = "Main store"
+default = true
+views = ["en", "fr"]
+
+[[tenants.stores]]
+code = "OUTLET"
+name = "Outlet"
+
+[[tenants.apps]]
+client_id = "acme-web"
+api_key = "acme-web-api-key-0001"
+kinds = ["customer", "operator"]
+grants = ["password", "refresh_token"]
+
+[[tenants.apps]]
+client_id = "acme-batch"
+api_key = "acme-batch-api-key-0001"
+kinds = ["customer"]
+grants = ["client_credentials"]
+
+[[tenants.profiles]]
+name = "buyer"
+rules = [{ route = "/v1/orders/**", right = "read" }]
+
+[[tenants.users]]
+kind = "customer"
+email = "alice@example.com"
+username = "alice"
+password = "Str0ng!Passw0rd"
+phone = "+33100000000"
+profiles = ["buyer"]
+
+[[tenants.users]]
+kind = "operator"
+email = "oscar@example.com"
+password = "Str0ng!Passw0rd"
+"#;
+
+pub struct Server {
+    pub base: String,
+    pub http: Client,
+    pub dir: tempfile::TempDir,
+    child: Option<Child>,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// A fresh directory with `provisioning` imported through the command line, and the
+    /// server started on it.
+    pub async fn with(provisioning: &str) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("provisioning.toml");
+        std::fs::write(&file, provisioning).unwrap();
+        let out = cli_in(dir.path(), &["import", file.to_str().unwrap()]).await;
+        assert!(out.ok, "import failed: {}", out.stderr);
+        Server::start_in(dir).await
+    }
+
+    pub async fn start_in(dir: tempfile::TempDir) -> Server {
+        let mut child = command(dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("PORTCULLIS_LOG_FORMAT", "json")
+            .env("PORTCULLIS_LOG_LEVEL", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let addr = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                logs.lock().unwrap().push(line.clone());
+                let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+                if let Some(addr) = v["fields"]["addr"].as_str() {
+                    return addr.to_owned();
+                }
+            }
+            panic!(
+                "the server exited before it was ready: {:?}",
+                logs.lock().unwrap()
+            );
+        })
+        .await
+        .expect("the server did not become ready");
+        // Keep draining the log so the server never blocks on a full pipe.
+        let sink = logs.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Server {
+            base: format!("http://{addr}"),
+            http: Client::new(),
+            dir,
+            child: Some(child),
+            logs,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn db_url(&self) -> String {
+        db_url(self.dir.path())
+    }
+
+    pub async fn cli(&self, args: &[&str]) -> CliOutput {
+        cli_in(self.dir.path(), args).await
+    }
+
+    pub async fn cli_stdin(&self, args: &[&str], stdin: &str) -> CliOutput {
+        run_cli(self.dir.path(), args, Some(stdin)).await
+    }
+
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    /// POST a form to `path` with the web app's credentials in HTTP Basic.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.http
+            .post(self.url(path))
+            .basic_auth("acme-web", Some(API_KEY))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        self.post_form(
+            "/oauth2/token",
+            &[
+                ("grant_type", "password"),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    /// Logs Alice in and returns the token response.
+    pub async fn login_alice(&self) -> Value {
+        let resp = self.login("alice@example.com", PASSWORD).await;
+        assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
+    }
+
+    pub async fn refresh(&self, token: &str) -> Response {
+        self.post_form(
+            "/oauth2/token",
+            &[("grant_type", "refresh_token"), ("refresh_token", token)],
+        )
+        .await
+    }
+
+    pub async fn introspect(&self, token: &str) -> Value {
+        let resp = self
+            .post_form("/oauth2/introspect", &[("token", token)])
+            .await;
+        assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let resp = self.http.get(self.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "GET {path}");
+        resp.json().await.unwrap()
+    }
+
+    /// Sessions of the tenant, revoked and expired included, as the CLI lists them.
+    pub async fn sessions(&self) -> Vec<Value> {
+        let out = self
+            .cli(&["session", "list", "--tenant", "acme", "--all", "--json"])
+            .await;
+        assert!(out.ok, "{}", out.stderr);
+        serde_json::from_str(&out.stdout).unwrap()
+    }
+
+    /// Stops the server with SIGTERM and returns whether it exited cleanly.
+    pub async fn terminate(&mut self) -> bool {
+        let mut child = self.child.take().unwrap();
+        let pid = child.id().unwrap().to_string();
+        let killed = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .await
+            .unwrap();
+        assert!(killed.success());
+        let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        status.success()
+    }
+}
+
+pub fn db_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("portcullis.db").display())
+}
+
+fn command(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("PORTCULLIS_MASTER_KEY", MASTER_KEY)
+        .env("PORTCULLIS_DATABASE_URL", db_url(dir));
+    cmd
+}
+
+pub struct CliOutput {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub async fn cli_in(dir: &Path, args: &[&str]) -> CliOutput {
+    run_cli(dir, args, None).await
+}
+
+async fn run_cli(dir: &Path, args: &[&str], stdin: Option<&str>) -> CliOutput {
+    use tokio::io::AsyncWriteExt;
+    let mut child = command(dir)
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        pipe.write_all(input.as_bytes()).await.unwrap();
+        drop(pipe);
+    }
+    let out = child.wait_with_output().await.unwrap();
+    CliOutput {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Asserts the native error shape and returns the body.
+pub async fn expect_error(resp: Response, status: u16, error: &str, code: &str) -> Value {
+    assert_eq!(resp.status().as_u16(), status, "status");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], error, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+/// Polls `check` until it holds or a few seconds have passed (for changes made by another
+/// process, which reach the server through the change feed).
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..50 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what} did not happen within 5 s");
+}
+
+pub fn path_of(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+    dir.path().join(name)
+}
+
+/// Records created or updated, read from an import report line
+/// (`apps: 0 created, 1 updated, 2 unchanged; …`).
+pub fn import_changes(report: &str) -> usize {
+    let words: Vec<&str> = report.split_whitespace().collect();
+    words
+        .windows(2)
+        .filter(|w| w[1].starts_with("created") || w[1].starts_with("updated"))
+        .filter_map(|w| w[0].parse::<usize>().ok())
+        .sum()
+}
