@@ -184,6 +184,16 @@ pub async fn session(core: &Core, cmd: SessionCommand) -> anyhow::Result<()> {
                 limit: 1000,
             };
             let sessions = core.list_sessions(&filter).await?;
+            let now = core.now();
+            let state = |s: &portcullis_core::session::Session| {
+                if s.revoked_at.is_some() {
+                    "revoked"
+                } else if s.is_live(now) {
+                    "live"
+                } else {
+                    "expired"
+                }
+            };
             if json {
                 let rows: Vec<_> = sessions
                     .iter()
@@ -192,7 +202,7 @@ pub async fn session(core: &Core, cmd: SessionCommand) -> anyhow::Result<()> {
                             "id": s.id.to_string(), "user_id": s.user_id.map(|u| u.to_string()),
                             "kind": s.kind.map(|k| k.as_str()), "created_at": s.created_at.to_rfc3339(),
                             "last_used_at": s.last_used_at.to_rfc3339(), "revoked_at": s.revoked_at.map(|t| t.to_rfc3339()),
-                            "ip": s.ip,
+                            "ip": s.ip, "state": state(s),
                         })
                     })
                     .collect();
@@ -207,16 +217,12 @@ pub async fn session(core: &Core, cmd: SessionCommand) -> anyhow::Result<()> {
                         .user_id
                         .map(|u| u.to_string())
                         .unwrap_or_else(|| "(service)".into());
-                    let state = if s.revoked_at.is_some() {
-                        "revoked"
-                    } else {
-                        "live"
-                    };
                     println!(
-                        "{:<36}  {:<36}  {:<25}  {state}",
+                        "{:<36}  {:<36}  {:<25}  {}",
                         s.id,
                         user,
-                        s.last_used_at.to_rfc3339()
+                        s.last_used_at.to_rfc3339(),
+                        state(&s)
                     );
                 }
             }

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Settings whose values are secrets: each may also come from `PORTCULLIS_<KEY>_FILE`.
-const SECRET_KEYS: [&str; 3] = ["MASTER_KEY", "DATABASE_URL", "SMTP__URL"];
+/// (`PORTCULLIS_MASTER_KEY_FILE` is the `master_key_file` setting itself: the file is read,
+/// or created on first start.)
+const SECRET_KEYS: [&str; 2] = ["DATABASE_URL", "SMTP__URL"];
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

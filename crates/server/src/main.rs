@@ -19,7 +19,11 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // The operator may see what clients never do: the detail of internal errors.
+            match e.downcast_ref::<portcullis_core::CoreError>() {
+                Some(portcullis_core::CoreError::Internal(detail)) => eprintln!("error: {detail}"),
+                _ => eprintln!("error: {e:#}"),
+            }
             ExitCode::FAILURE
         }
     }

@@ -13,10 +13,8 @@ pub async fn open_core(
     bound: Option<SocketAddr>,
 ) -> anyhow::Result<Arc<Core>> {
     let master = crate::master_key::load_or_create(settings)?;
-    if let Some(path) = sqlite_path(&settings.database_url)
-        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    if let Some(path) = sqlite_path(&settings.database_url) {
+        create_private(&path)?;
     }
     let store = SqliteStore::open(&settings.database_url).await?;
     let listen = bound
@@ -38,4 +36,25 @@ pub async fn open_core(
     )
     .await?;
     Ok(Arc::new(core))
+}
+
+/// Creates an empty database file readable by its owner only (it holds password hashes and
+/// sealed keys); SQLite gives its `-wal` and `-shm` files the same mode.
+fn create_private(path: &std::path::Path) -> anyhow::Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        // Another process created it first: fine.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+    }
 }

@@ -7,4 +7,5 @@ mod support;
 
 mod bad_inputs;
 mod cli;
+mod lifecycle;
 mod tokens;

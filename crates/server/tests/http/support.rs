@@ -72,25 +72,61 @@ pub struct Server {
     pub base: String,
     pub http: Client,
     pub dir: tempfile::TempDir,
+    setup: Setup,
     child: Option<Child>,
     logs: Arc<Mutex<Vec<String>>>,
+}
+
+/// How the server and the command line are run.
+#[derive(Clone)]
+pub struct Setup {
+    /// Pass the master key in `PORTCULLIS_MASTER_KEY`; otherwise the key file is used.
+    pub master_key_env: bool,
+    /// Extra environment variables.
+    pub env: Vec<(&'static str, String)>,
+    /// Address to listen on; port 0 by default.
+    pub listen: Option<String>,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            master_key_env: true,
+            env: Vec::new(),
+            listen: None,
+        }
+    }
 }
 
 impl Server {
     /// A fresh directory with `provisioning` imported through the command line, and the
     /// server started on it.
     pub async fn with(provisioning: &str) -> Server {
+        Server::with_setup(provisioning, Setup::default()).await
+    }
+
+    pub async fn with_setup(provisioning: &str, setup: Setup) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("provisioning.toml");
         std::fs::write(&file, provisioning).unwrap();
-        let out = cli_in(dir.path(), &["import", file.to_str().unwrap()]).await;
+        let out = run_cli(
+            dir.path(),
+            &setup,
+            &["import", file.to_str().unwrap()],
+            None,
+        )
+        .await;
         assert!(out.ok, "import failed: {}", out.stderr);
-        Server::start_in(dir).await
+        Server::start_in(dir, setup).await
     }
 
-    pub async fn start_in(dir: tempfile::TempDir) -> Server {
-        let mut child = command(dir.path())
-            .args(["serve", "--listen", "127.0.0.1:0"])
+    pub async fn start_in(dir: tempfile::TempDir, setup: Setup) -> Server {
+        let mut child = command(dir.path(), &setup)
+            .args([
+                "serve",
+                "--listen",
+                setup.listen.as_deref().unwrap_or("127.0.0.1:0"),
+            ])
             .env("PORTCULLIS_LOG_FORMAT", "json")
             .env("PORTCULLIS_LOG_LEVEL", "info")
             .stdout(Stdio::null())
@@ -126,6 +162,7 @@ impl Server {
             base: format!("http://{addr}"),
             http: Client::new(),
             dir,
+            setup,
             child: Some(child),
             logs,
         }
@@ -140,11 +177,21 @@ impl Server {
     }
 
     pub async fn cli(&self, args: &[&str]) -> CliOutput {
-        cli_in(self.dir.path(), args).await
+        run_cli(self.dir.path(), &self.setup, args, None).await
     }
 
     pub async fn cli_stdin(&self, args: &[&str], stdin: &str) -> CliOutput {
-        run_cli(self.dir.path(), args, Some(stdin)).await
+        run_cli(self.dir.path(), &self.setup, args, Some(stdin)).await
+    }
+
+    /// Stops the server (SIGTERM) and starts a new one on the same directory.
+    pub async fn restart(mut self) -> Server {
+        assert!(self.terminate().await, "clean stop");
+        // Same address, so the issuer, and with it the old tokens, stay valid.
+        let listen = self.base.trim_start_matches("http://").to_owned();
+        let Server { dir, mut setup, .. } = self;
+        setup.listen = Some(listen);
+        Server::start_in(dir, setup).await
     }
 
     pub fn logs(&self) -> String {
@@ -234,13 +281,18 @@ pub fn db_url(dir: &Path) -> String {
     format!("sqlite://{}", dir.join("portcullis.db").display())
 }
 
-fn command(dir: &Path) -> Command {
+fn command(dir: &Path, setup: &Setup) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
     cmd.current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("PORTCULLIS_MASTER_KEY", MASTER_KEY)
         .env("PORTCULLIS_DATABASE_URL", db_url(dir));
+    if setup.master_key_env {
+        cmd.env("PORTCULLIS_MASTER_KEY", MASTER_KEY);
+    }
+    for (k, v) in &setup.env {
+        cmd.env(k, v);
+    }
     cmd
 }
 
@@ -251,12 +303,16 @@ pub struct CliOutput {
 }
 
 pub async fn cli_in(dir: &Path, args: &[&str]) -> CliOutput {
-    run_cli(dir, args, None).await
+    run_cli(dir, &Setup::default(), args, None).await
 }
 
-async fn run_cli(dir: &Path, args: &[&str], stdin: Option<&str>) -> CliOutput {
+pub async fn run_cli_with(dir: &Path, setup: &Setup, args: &[&str]) -> CliOutput {
+    run_cli(dir, setup, args, None).await
+}
+
+async fn run_cli(dir: &Path, setup: &Setup, args: &[&str], stdin: Option<&str>) -> CliOutput {
     use tokio::io::AsyncWriteExt;
-    let mut child = command(dir)
+    let mut child = command(dir, setup)
         .args(args)
         .stdin(if stdin.is_some() {
             Stdio::piped()
