@@ -60,9 +60,10 @@ pub trait Store: Send + Sync + 'static {
         login: &str,
     ) -> StoreResult<Option<User>>;
     async fn list_users(&self, tenant: TenantId, kind: Option<UserKind>) -> StoreResult<Vec<User>>;
-    /// Replace the password hash. With `expected`, only if the stored hash is still that one
-    /// (so a rehash at login never overwrites a concurrent password change). Returns whether
-    /// it was written.
+    /// Replace the password hash. With `expected` (a rehash of the same password), only if the
+    /// stored hash is still that one, so a rehash never overwrites a concurrent password
+    /// change; `password_origin` is kept. Without it (a new password), `password_origin` is
+    /// cleared. Returns whether it was written.
     async fn set_password_hash(
         &self,
         user: UserId,

@@ -96,6 +96,10 @@ pub struct User {
     pub status: UserStatus,
     /// PHC or modular-crypt string; `None` for users who cannot log in with a password.
     pub password_hash: Option<String>,
+    /// SHA-256 (hex) of the hash a provisioning file gave, while the password is still that
+    /// one (a rehash at login keeps it; a password change clears it). Lets a re-import of the
+    /// same file recognise the password it set, even after the hash was upgraded.
+    pub password_origin: Option<String>,
     pub store_id: Option<StorefrontId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

@@ -32,7 +32,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Log filter (`info`, `portcullis=debug,info`); `RUST_LOG` wins when set.
     pub log_level: String,
-    pub hashing: HashingConfig,
+    /// argon2id parameters and the bound on concurrent hashing.
+    pub hashing: HashingSettings,
     pub http: HttpConfig,
     pub smtp: SmtpConfig,
     pub metrics: MetricsConfig,
@@ -49,7 +50,7 @@ impl Default for Settings {
             issuer: None,
             log_format: LogFormat::Text,
             log_level: "info".into(),
-            hashing: HashingConfig::default(),
+            hashing: HashingSettings::default(),
             http: HttpConfig::default(),
             smtp: SmtpConfig::default(),
             metrics: MetricsConfig::default(),
@@ -63,45 +64,6 @@ impl Default for Settings {
 pub enum LogFormat {
     Text,
     Json,
-}
-
-/// argon2id parameters for new hashes and the limit on concurrent hashing.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HashingConfig {
-    pub memory_kib: u32,
-    pub iterations: u32,
-    pub parallelism: u32,
-    /// Hashes computed at once; 0 = number of CPUs. Others wait in line.
-    pub max_concurrent: usize,
-    /// How long a login waits for a hashing slot before getting 503 + Retry-After.
-    #[serde(with = "humantime_serde")]
-    pub queue_timeout: Duration,
-}
-
-impl Default for HashingConfig {
-    fn default() -> Self {
-        let d = HashingSettings::default();
-        Self {
-            memory_kib: d.memory_kib,
-            iterations: d.iterations,
-            parallelism: d.parallelism,
-            max_concurrent: d.max_concurrent,
-            queue_timeout: d.queue_timeout,
-        }
-    }
-}
-
-impl HashingConfig {
-    pub fn to_core(&self) -> HashingSettings {
-        HashingSettings {
-            memory_kib: self.memory_kib,
-            iterations: self.iterations,
-            parallelism: self.parallelism,
-            max_concurrent: self.max_concurrent,
-            queue_timeout: self.queue_timeout,
-        }
-    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

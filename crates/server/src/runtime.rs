@@ -25,7 +25,7 @@ pub async fn open_core(
             .issuer
             .clone()
             .unwrap_or_else(|| format!("http://{listen}")),
-        hashing: settings.hashing.to_core(),
+        hashing: settings.hashing.clone(),
         ..CoreSettings::default()
     };
     let core = Core::start(

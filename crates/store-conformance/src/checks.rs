@@ -189,7 +189,8 @@ pub async fn find_user_prefers_email(store: S) {
 pub async fn password_hash_compare_and_set(store: S) {
     let w = world("acme");
     store.apply_provisioning(&w.plan()).await.unwrap();
-    let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
+    let mut alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
+    alice.password_origin = Some("digest-of-imported-hash".into());
     store.insert_user(&alice, &[]).await.unwrap();
     let old = alice.password_hash.clone().unwrap();
     let t1 = T0.plus(secs(1));
@@ -198,6 +199,11 @@ pub async fn password_hash_compare_and_set(store: S) {
             .set_password_hash(alice.id, "$new1", Some(&old), t1)
             .await
             .unwrap()
+    );
+    let rehashed = store.get_user(alice.id).await.unwrap().unwrap();
+    assert_eq!(
+        rehashed.password_origin, alice.password_origin,
+        "a rehash keeps the origin"
     );
     // The expected hash is gone now: a stale rehash must not overwrite.
     assert!(
@@ -214,6 +220,10 @@ pub async fn password_hash_compare_and_set(store: S) {
     );
     let stored = store.get_user(alice.id).await.unwrap().unwrap();
     assert_eq!(stored.password_hash.as_deref(), Some("$new2"));
+    assert_eq!(
+        stored.password_origin, None,
+        "a new password clears the origin"
+    );
     assert_eq!(stored.updated_at, t1);
     let nobody = portcullis_core::ids::UserId::new();
     assert!(matches!(

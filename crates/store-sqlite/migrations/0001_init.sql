@@ -45,6 +45,7 @@ CREATE TABLE users (
     phone           TEXT,
     status          TEXT NOT NULL,
     password_hash   TEXT,
+    password_origin TEXT,
     store_id        TEXT REFERENCES storefronts(id),
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL

@@ -18,6 +18,7 @@ fn user_from(row: &SqliteRow) -> StoreResult<User> {
         phone: get(row, "phone")?,
         status: get_parsed(row, "status", UserStatus::parse)?,
         password_hash: get(row, "password_hash")?,
+        password_origin: get(row, "password_origin")?,
         store_id: get_opt_uuid(row, "store_id")?.map(StorefrontId),
         created_at: get_ts(row, "created_at")?,
         updated_at: get_ts(row, "updated_at")?,
@@ -28,12 +29,13 @@ fn user_from(row: &SqliteRow) -> StoreResult<User> {
 pub(crate) async fn upsert_user(tx: &mut SqliteConnection, u: &User) -> StoreResult<()> {
     query(
         "INSERT INTO users (id, tenant_id, kind, email, email_norm, username, username_norm, phone, status,
-                            password_hash, store_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            password_hash, password_origin, store_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, email = excluded.email,
              email_norm = excluded.email_norm, username = excluded.username,
              username_norm = excluded.username_norm, phone = excluded.phone, status = excluded.status,
-             password_hash = excluded.password_hash, store_id = excluded.store_id,
+             password_hash = excluded.password_hash, password_origin = excluded.password_origin,
+             store_id = excluded.store_id,
              updated_at = excluded.updated_at",
     )
     .bind(u.id.0.to_string())
@@ -46,6 +48,7 @@ pub(crate) async fn upsert_user(tx: &mut SqliteConnection, u: &User) -> StoreRes
     .bind(&u.phone)
     .bind(u.status.as_str())
     .bind(&u.password_hash)
+    .bind(&u.password_origin)
     .bind(u.store_id.map(|s| s.0.to_string()))
     .bind(u.created_at.0)
     .bind(u.updated_at.0)
@@ -139,13 +142,13 @@ impl SqliteStore {
         at: Timestamp,
     ) -> StoreResult<bool> {
         let done = query(
-            "UPDATE users SET password_hash = ?, updated_at = ?
-             WHERE id = ? AND (? IS NULL OR password_hash IS ?)",
+            "UPDATE users SET password_hash = ?1, updated_at = ?2,
+                 password_origin = CASE WHEN ?4 IS NULL THEN NULL ELSE password_origin END
+             WHERE id = ?3 AND (?4 IS NULL OR password_hash IS ?4)",
         )
         .bind(hash)
         .bind(at.0)
         .bind(user.0.to_string())
-        .bind(expected)
         .bind(expected)
         .execute(&self.write)
         .await

@@ -91,6 +91,7 @@ impl Core {
             phone: new.phone,
             status: UserStatus::Active,
             password_hash,
+            password_origin: None,
             store_id,
             created_at: now,
             updated_at: now,

@@ -567,7 +567,8 @@ impl Core {
                 ),
                 None => old.and_then(|o| o.store_id),
             };
-            let hash = match (password, password_hash) {
+            let old_origin = old.and_then(|o| o.password_origin.clone());
+            let (hash, origin) = match (password, password_hash) {
                 (Some(_), Some(_)) => {
                     return Err(bad(&up, "give password or password_hash, not both"));
                 }
@@ -595,9 +596,12 @@ impl Core {
                         None => false,
                     };
                     if keep {
-                        current
+                        (current, old_origin)
                     } else {
-                        Some(self.hasher.hash(Zeroizing::new(pw.clone())).await?)
+                        (
+                            Some(self.hasher.hash(Zeroizing::new(pw.clone())).await?),
+                            None,
+                        )
                     }
                 }
                 (None, Some(h)) => {
@@ -607,9 +611,15 @@ impl Core {
                             "not an argon2, bcrypt ($2a$/$2b$/$2y$) or pbkdf2-sha256 hash",
                         ));
                     }
-                    Some(h.clone())
+                    let digest = SecretHash::of(h).to_hex();
+                    if old_origin.as_deref() == Some(digest.as_str()) {
+                        // The password this file set is still the user's (perhaps rehashed).
+                        (old.and_then(|o| o.password_hash.clone()), old_origin)
+                    } else {
+                        (Some(h.clone()), Some(digest))
+                    }
                 }
-                (None, None) => old.and_then(|o| o.password_hash.clone()),
+                (None, None) => (old.and_then(|o| o.password_hash.clone()), old_origin),
             };
             let profile_ids = match wanted {
                 Some(names) => Some(
@@ -640,6 +650,7 @@ impl Core {
                     .or(old.map(|o| o.status))
                     .unwrap_or(UserStatus::Active),
                 password_hash: hash,
+                password_origin: origin,
                 store_id,
                 created_at: old.map_or(now, |o| o.created_at),
                 updated_at: old.map_or(now, |o| o.updated_at),

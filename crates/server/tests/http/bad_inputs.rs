@@ -131,17 +131,15 @@ async fn bad_token_requests_get_clear_errors_and_issue_nothing() {
 
     // Client authentication.
     let resp = server
-        .http
-        .post(server.url("/oauth2/token"))
-        .basic_auth("acme-web", Some("wrong-api-key-000000"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .token_as(
+            Some(("acme-web", "wrong-api-key-000000")),
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
     assert!(
         resp.headers()["www-authenticate"]
             .to_str()
@@ -150,30 +148,27 @@ async fn bad_token_requests_get_clear_errors_and_issue_nothing() {
     );
     expect_error(resp, 401, "invalid_client", "invalid_client").await;
     let resp = server
-        .http
-        .post(server.url("/oauth2/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .token_as(
+            None,
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
     expect_error(resp, 401, "invalid_client", "invalid_client").await;
     let resp = server
-        .http
-        .post(server.url("/oauth2/token"))
-        .basic_auth("acme-web", Some(API_KEY))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_secret", API_KEY),
-            ("username", "alice"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .token_as(
+            Some(("acme-web", API_KEY)),
+            &[
+                ("grant_type", "password"),
+                ("client_secret", API_KEY),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
     expect_error(resp, 400, "invalid_request", "multiple_client_auth").await;
 
     // Bodies: wrong content type, malformed form, too large.
@@ -198,17 +193,15 @@ async fn bad_token_requests_get_clear_errors_and_issue_nothing() {
     expect_error(resp, 400, "invalid_request", "malformed_body").await;
     let huge = "x".repeat(70 * 1024);
     let resp = server
-        .http
-        .post(server.url("/oauth2/token"))
-        .basic_auth("acme-web", Some(API_KEY))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", huge.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .token_as(
+            Some(("acme-web", API_KEY)),
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", huge.as_str()),
+            ],
+        )
+        .await;
     expect_error(resp, 413, "invalid_request", "body_too_large").await;
 
     // Nothing above opened a session.
@@ -263,17 +256,15 @@ password = "Str0ng!Passw0rd"
     let mut foreign = None;
     for _ in 0..50 {
         let resp = server
-            .http
-            .post(server.url("/oauth2/token"))
-            .basic_auth("globex-web", Some("globex-web-api-key-0001"))
-            .form(&[
-                ("grant_type", "password"),
-                ("username", "gina@example.com"),
-                ("password", PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .token_as(
+                Some(("globex-web", "globex-web-api-key-0001")),
+                &[
+                    ("grant_type", "password"),
+                    ("username", "gina@example.com"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
         if resp.status() == 200 {
             let body: Value = resp.json().await.unwrap();
             foreign = Some(body["access_token"].as_str().unwrap().to_owned());

@@ -209,6 +209,15 @@ impl Server {
             .unwrap()
     }
 
+    /// POST a form to the token endpoint, with the given client in HTTP Basic (or none).
+    pub async fn token_as(&self, client: Option<(&str, &str)>, form: &[(&str, &str)]) -> Response {
+        let mut request = self.http.post(self.url("/oauth2/token")).form(form);
+        if let Some((id, key)) = client {
+            request = request.basic_auth(id, Some(key));
+        }
+        request.send().await.unwrap()
+    }
+
     pub async fn login(&self, username: &str, password: &str) -> Response {
         self.post_form(
             "/oauth2/token",
@@ -241,6 +250,12 @@ impl Server {
             .post_form("/oauth2/introspect", &[("token", token)])
             .await;
         assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
+    }
+
+    pub async fn get_json_as<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let resp = self.http.get(self.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "GET {path}");
         resp.json().await.unwrap()
     }
 

@@ -10,15 +10,7 @@ use std::time::Duration;
 
 /// Verifies `token` against the server's JWKS and returns its claims.
 async fn verify(server: &Server, token: &str) -> Value {
-    let jwks: JwkSet = server
-        .http
-        .get(server.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: JwkSet = server.get_json_as("/.well-known/jwks.json").await;
     let kid = decode_header(token).unwrap().kid.unwrap();
     let jwk = jwks
         .find(&kid)
@@ -90,19 +82,18 @@ async fn password_login_then_introspection_userinfo_and_jwks() {
 
     // The username works as well as the e-mail, and client_secret_post as well as Basic.
     let resp = server
-        .http
-        .post(server.url("/oauth2/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "ALICE"),
-            ("password", PASSWORD),
-            ("client_id", "acme-web"),
-            ("client_secret", API_KEY),
-            ("store", "OUTLET"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .token_as(
+            None,
+            &[
+                ("grant_type", "password"),
+                ("username", "ALICE"),
+                ("password", PASSWORD),
+                ("client_id", "acme-web"),
+                ("client_secret", API_KEY),
+                ("store", "OUTLET"),
+            ],
+        )
+        .await;
     assert_eq!(resp.status(), 200);
     let second: Value = resp.json().await.unwrap();
     let claims2 = verify(&server, second["access_token"].as_str().unwrap()).await;
@@ -250,13 +241,11 @@ async fn revocation_and_logout_end_the_session_at_once() {
 async fn client_credentials_gives_a_service_token_without_refresh() {
     let server = Server::with(ACME).await;
     let resp = server
-        .http
-        .post(server.url("/oauth2/token"))
-        .basic_auth("acme-batch", Some(SERVICE_KEY))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
+        .token_as(
+            Some(("acme-batch", SERVICE_KEY)),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
     assert!(body.get("refresh_token").is_none());
@@ -265,17 +254,15 @@ async fn client_credentials_gives_a_service_token_without_refresh() {
     assert_eq!(claims["sub"], "acme-batch");
     // The service app may not use the password grant.
     let resp = server
-        .http
-        .post(server.url("/oauth2/token"))
-        .basic_auth("acme-batch", Some(SERVICE_KEY))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .token_as(
+            Some(("acme-batch", SERVICE_KEY)),
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
     expect_error(resp, 400, "unauthorized_client", "unauthorized_client").await;
 }
 
@@ -291,15 +278,7 @@ async fn key_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_new_key
 
     // The server learns of the new key from the change feed.
     eventually("the JWKS listing two keys", || async {
-        let jwks: JwkSet = server
-            .http
-            .get(server.url("/.well-known/jwks.json"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let jwks: JwkSet = server.get_json_as("/.well-known/jwks.json").await;
         jwks.keys.len() == 2
     })
     .await;
@@ -352,6 +331,17 @@ async fn an_imported_bcrypt_hash_logs_in_and_is_rehashed_with_argon2id() {
             .status(),
         200
     );
+    // Importing the same file again recognises the password it set: nothing changes.
+    let file = path_of(&server.dir, "provisioning.toml");
+    let again = server.cli(&["import", file.to_str().unwrap()]).await;
+    assert!(again.ok, "{}", again.stderr);
+    assert_eq!(import_changes(&again.stdout), 0, "{}", again.stdout);
+    let user = store
+        .find_user(tenant.id, UserKind::Customer, "legacy@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(user.password_hash.unwrap().starts_with("$argon2id$"));
 }
 
 #[tokio::test]
