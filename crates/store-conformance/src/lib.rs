@@ -1,12 +1,51 @@
 //! The store conformance suite: every `Store` implementation runs these same checks.
 //!
 //! An implementation's test file calls [`conformance_tests!`] with an async expression that
-//! yields a fresh, empty store; each check then becomes its own `#[tokio::test]`.
+//! yields a fresh, empty store wrapped in a [`Fresh`]; each check then becomes its own
+//! `#[tokio::test]`, and the `Fresh` is cleaned up after the check, even when it fails.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed step should panic
 
 pub mod checks;
 mod fixtures;
+
+use portcullis_core::Store;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+type Cleanup = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A fresh store for one check, and what removes it afterwards (a schema, a directory).
+pub struct Fresh {
+    pub store: Arc<dyn Store>,
+    pub cleanup: Option<Cleanup>,
+}
+
+impl Fresh {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store, cleanup: None }
+    }
+
+    pub fn with_cleanup(store: Arc<dyn Store>, cleanup: impl Future<Output = ()> + Send + 'static) -> Self {
+        Self { store, cleanup: Some(Box::pin(cleanup)) }
+    }
+
+    /// Runs one check, then the cleanup, then reports the check's panic if any.
+    pub async fn run<F, Fut>(self, check: F)
+    where
+        F: FnOnce(Arc<dyn Store>) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let outcome = tokio::spawn(check(self.store)).await;
+        if let Some(cleanup) = self.cleanup {
+            cleanup.await;
+        }
+        if let Err(e) = outcome {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+}
 
 /// Expands to one `#[tokio::test]` per check, each on a fresh store from `$make`.
 #[macro_export]
@@ -31,8 +70,10 @@ macro_rules! conformance_tests {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                let store = $make.await;
-                $crate::checks::$name(store).await;
+                if let Some(fresh) = $make.await {
+                    let fresh: $crate::Fresh = fresh;
+                    fresh.run($crate::checks::$name).await;
+                }
             }
         )*
     };

@@ -1,0 +1,161 @@
+//! The `Store` trait, implemented by delegation to the table modules.
+
+use crate::PgStore;
+use crate::db_err;
+use async_trait::async_trait;
+use portcullis_core::app::ClientApp;
+use portcullis_core::audit::{AuditEvent, AuditFilter};
+use portcullis_core::ids::{ProfileId, SessionId, TenantId, UserId};
+use portcullis_core::keys::StoredKey;
+use portcullis_core::profile::Profile;
+use portcullis_core::provisioning::ProvisionPlan;
+use portcullis_core::secret::SecretHash;
+use portcullis_core::session::{
+    Change, RefreshRecord, RotateOutcome, Session, SessionFilter, SessionTouch,
+};
+use portcullis_core::tenant::{Storefront, Tenant};
+use portcullis_core::user::{User, UserKind, UserStatus};
+use portcullis_core::{Store, StoreResult, Timestamp};
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        self.list_tenants().await
+    }
+    async fn list_storefronts(&self) -> StoreResult<Vec<Storefront>> {
+        self.list_storefronts().await
+    }
+    async fn list_apps(&self) -> StoreResult<Vec<ClientApp>> {
+        self.list_apps().await
+    }
+    async fn list_profiles(&self, tenant: TenantId) -> StoreResult<Vec<Profile>> {
+        self.list_profiles(tenant).await
+    }
+    async fn find_app_by_client_id(&self, client_id: &str) -> StoreResult<Option<ClientApp>> {
+        self.find_app_by_client_id(client_id).await
+    }
+    async fn apply_provisioning(&self, plan: &ProvisionPlan) -> StoreResult<()> {
+        self.apply_provisioning(plan).await
+    }
+    async fn insert_user(&self, user: &User, profiles: &[ProfileId]) -> StoreResult<()> {
+        self.insert_user(user, profiles).await
+    }
+    async fn get_user(&self, id: UserId) -> StoreResult<Option<User>> {
+        self.get_user(id).await
+    }
+    async fn find_user(
+        &self,
+        tenant: TenantId,
+        kind: UserKind,
+        login: &str,
+    ) -> StoreResult<Option<User>> {
+        self.find_user(tenant, kind, login).await
+    }
+    async fn list_users(&self, tenant: TenantId, kind: Option<UserKind>) -> StoreResult<Vec<User>> {
+        self.list_users(tenant, kind).await
+    }
+    async fn set_password_hash(
+        &self,
+        user: UserId,
+        hash: &str,
+        expected: Option<&str>,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        self.set_password_hash(user, hash, expected, at).await
+    }
+    async fn set_user_status(
+        &self,
+        user: UserId,
+        status: UserStatus,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        self.set_user_status(user, status, at).await
+    }
+    async fn user_profile_names(&self, user: UserId) -> StoreResult<Vec<String>> {
+        self.user_profile_names(user).await
+    }
+    async fn user_profile_ids(&self, user: UserId) -> StoreResult<Vec<ProfileId>> {
+        self.user_profile_ids(user).await
+    }
+    async fn create_session(
+        &self,
+        session: &Session,
+        refresh: Option<&RefreshRecord>,
+    ) -> StoreResult<()> {
+        self.create_session(session, refresh).await
+    }
+    async fn get_session(&self, id: SessionId) -> StoreResult<Option<Session>> {
+        self.get_session(id).await
+    }
+    async fn list_sessions(&self, filter: &SessionFilter) -> StoreResult<Vec<Session>> {
+        self.list_sessions(filter).await
+    }
+    async fn find_refresh(&self, hash: &SecretHash) -> StoreResult<Option<RefreshRecord>> {
+        self.find_refresh(hash).await
+    }
+    async fn rotate_refresh(
+        &self,
+        old: &SecretHash,
+        successor: &[u8],
+        next: &RefreshRecord,
+        touch: SessionTouch,
+    ) -> StoreResult<RotateOutcome> {
+        self.rotate_refresh(old, successor, next, touch).await
+    }
+    async fn revoke_session(
+        &self,
+        id: SessionId,
+        at: Timestamp,
+        reason: &str,
+    ) -> StoreResult<bool> {
+        self.revoke_session(id, at, reason).await
+    }
+    async fn revoke_user_sessions(
+        &self,
+        user: UserId,
+        at: Timestamp,
+        reason: &str,
+    ) -> StoreResult<Vec<SessionId>> {
+        self.revoke_user_sessions(user, at, reason).await
+    }
+    async fn changes_after(
+        &self,
+        after: i64,
+        not_before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Change>> {
+        self.changes_after(after, not_before, limit).await
+    }
+    async fn prune_changes(&self, before: Timestamp) -> StoreResult<u64> {
+        self.prune_changes(before).await
+    }
+    async fn list_signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
+        self.list_signing_keys().await
+    }
+    async fn add_signing_key(
+        &self,
+        key: &StoredKey,
+        retire_previous_at: Timestamp,
+    ) -> StoreResult<()> {
+        self.add_signing_key(key, retire_previous_at).await
+    }
+    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()> {
+        self.append_audit(event).await
+    }
+    async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEvent>> {
+        self.list_audit(filter).await
+    }
+    async fn find_app_by_key_hash(&self, hash: &SecretHash) -> StoreResult<Option<ClientApp>> {
+        self.find_app_by_key_hash(hash).await
+    }
+    async fn counts(&self) -> StoreResult<Vec<(&'static str, i64)>> {
+        self.counts().await
+    }
+}

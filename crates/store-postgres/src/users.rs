@@ -1,0 +1,205 @@
+//! Users and their profile assignments.
+
+use crate::codec::{get, get_parsed, get_ts};
+use crate::{PgStore, db_err};
+use portcullis_core::ids::{ProfileId, StorefrontId, TenantId, UserId};
+use portcullis_core::user::{User, UserKind, UserStatus, normalize_login};
+use portcullis_core::{StoreError, StoreResult, Timestamp};
+use uuid::Uuid;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, query};
+
+fn user_from(row: &PgRow) -> StoreResult<User> {
+    Ok(User {
+        id: UserId(get::<Uuid>(row, "id")?),
+        tenant_id: TenantId(get::<Uuid>(row, "tenant_id")?),
+        kind: get_parsed(row, "kind", UserKind::parse)?,
+        email: get(row, "email")?,
+        username: get(row, "username")?,
+        phone: get(row, "phone")?,
+        status: get_parsed(row, "status", UserStatus::parse)?,
+        password_hash: get(row, "password_hash")?,
+        password_origin: get(row, "password_origin")?,
+        store_id: get::<Option<Uuid>>(row, "store_id")?.map(StorefrontId),
+        created_at: get_ts(row, "created_at")?,
+        updated_at: get_ts(row, "updated_at")?,
+    })
+}
+
+/// Inserts or replaces a user (every column but `created_at`).
+pub(crate) async fn upsert_user(tx: &mut PgConnection, u: &User) -> StoreResult<()> {
+    query(
+        "INSERT INTO users (id, tenant_id, kind, email, email_norm, username, username_norm, phone, status,
+                            password_hash, password_origin, store_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, email = excluded.email,
+             email_norm = excluded.email_norm, username = excluded.username,
+             username_norm = excluded.username_norm, phone = excluded.phone, status = excluded.status,
+             password_hash = excluded.password_hash, password_origin = excluded.password_origin,
+             store_id = excluded.store_id,
+             updated_at = excluded.updated_at",
+    )
+    .bind(u.id.0)
+    .bind(u.tenant_id.0)
+    .bind(u.kind.as_str())
+    .bind(&u.email)
+    .bind(u.email.as_deref().map(normalize_login))
+    .bind(&u.username)
+    .bind(u.username.as_deref().map(normalize_login))
+    .bind(&u.phone)
+    .bind(u.status.as_str())
+    .bind(&u.password_hash)
+    .bind(&u.password_origin)
+    .bind(u.store_id.map(|s| s.0))
+    .bind(u.created_at.0)
+    .bind(u.updated_at.0)
+    .execute(tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn assign_profiles(
+    tx: &mut PgConnection,
+    user: UserId,
+    profiles: &[ProfileId],
+) -> StoreResult<()> {
+    for p in profiles {
+        query("INSERT INTO user_profiles (user_id, profile_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(user.0)
+            .bind(p.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+impl PgStore {
+    pub(crate) async fn insert_user(&self, user: &User, profiles: &[ProfileId]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let exists = query("SELECT 1 FROM users WHERE id = $1")
+            .bind(user.id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if exists.is_some() {
+            return Err(StoreError::Conflict(format!("user {} exists", user.id)));
+        }
+        upsert_user(&mut tx, user).await?;
+        assign_profiles(&mut tx, user.id, profiles).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    pub(crate) async fn get_user(&self, id: UserId) -> StoreResult<Option<User>> {
+        let row = query("SELECT * FROM users WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    pub(crate) async fn find_user(
+        &self,
+        tenant: TenantId,
+        kind: UserKind,
+        login: &str,
+    ) -> StoreResult<Option<User>> {
+        let login = normalize_login(login);
+        let row = query(
+            "SELECT * FROM users WHERE tenant_id = $1 AND kind = $2 AND (email_norm = $3 OR username_norm = $3)
+             ORDER BY (email_norm IS NOT DISTINCT FROM $3) DESC LIMIT 1",
+        )
+        .bind(tenant.0)
+        .bind(kind.as_str())
+        .bind(&login)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    pub(crate) async fn list_users(
+        &self,
+        tenant: TenantId,
+        kind: Option<UserKind>,
+    ) -> StoreResult<Vec<User>> {
+        let rows = query("SELECT * FROM users WHERE tenant_id = $1 AND ($2 IS NULL OR kind = $3) ORDER BY created_at, id")
+            .bind(tenant.0)
+            .bind(kind.map(UserKind::as_str))
+            .bind(kind.map(UserKind::as_str))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(user_from).collect()
+    }
+
+    pub(crate) async fn set_password_hash(
+        &self,
+        user: UserId,
+        hash: &str,
+        expected: Option<&str>,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let done = query(
+            "UPDATE users SET password_hash = $1, updated_at = $2,
+                 password_origin = CASE WHEN $4 IS NULL THEN NULL ELSE password_origin END
+             WHERE id = $3 AND ($4 IS NULL OR password_hash IS NOT DISTINCT FROM $4)",
+        )
+        .bind(hash)
+        .bind(at.0)
+        .bind(user.0)
+        .bind(expected)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 && expected.is_none() {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn set_user_status(
+        &self,
+        user: UserId,
+        status: UserStatus,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        let done = query("UPDATE users SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(status.as_str())
+            .bind(at.0)
+            .bind(user.0)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn user_profile_names(&self, user: UserId) -> StoreResult<Vec<String>> {
+        let rows = query(
+            "SELECT p.name FROM user_profiles up JOIN profiles p ON p.id = up.profile_id
+             WHERE up.user_id = $1 ORDER BY p.name",
+        )
+        .bind(user.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(|r| get(r, "name")).collect()
+    }
+
+    pub(crate) async fn user_profile_ids(&self, user: UserId) -> StoreResult<Vec<ProfileId>> {
+        let rows =
+            query("SELECT profile_id FROM user_profiles WHERE user_id = $1 ORDER BY profile_id")
+                .bind(user.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+        rows.iter()
+            .map(|r| Ok(ProfileId(get::<Uuid>(r, "profile_id")?)))
+            .collect()
+    }
+}
