@@ -19,8 +19,10 @@ const SECRET_KEYS: [&str; 2] = ["DATABASE_URL", "SMTP__URL"];
 pub struct Settings {
     /// Address of the HTTP listener.
     pub listen: String,
-    /// `sqlite://PATH` (or a bare path) for the embedded store.
+    /// `sqlite://PATH` (or a bare path) for the embedded store; `postgres://…` for PostgreSQL.
     pub database_url: String,
+    /// PostgreSQL connection settings.
+    pub database: DatabaseConfig,
     /// File holding the master key (created 0600 on first start). Default: `portcullis.key`
     /// beside the SQLite database, or in the working directory for other databases.
     pub master_key_file: Option<PathBuf>,
@@ -45,6 +47,7 @@ impl Default for Settings {
         Self {
             listen: "127.0.0.1:8080".into(),
             database_url: "sqlite://./portcullis.db".into(),
+            database: DatabaseConfig::default(),
             master_key_file: None,
             master_key: None,
             issuer: None,
@@ -55,6 +58,47 @@ impl Default for Settings {
             smtp: SmtpConfig::default(),
             metrics: MetricsConfig::default(),
             dialects: DialectsConfig::default(),
+        }
+    }
+}
+
+/// PostgreSQL connections (ignored for SQLite).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// Connections per node.
+    pub max_connections: u32,
+    /// PostgreSQL cancels statements running longer.
+    #[serde(with = "humantime_serde")]
+    pub statement_timeout: Duration,
+    /// A request waits this long for a connection, then gets 503 `unavailable`.
+    #[serde(with = "humantime_serde")]
+    pub acquire_timeout: Duration,
+    /// `disable`, `prefer`, `require`, `verify-ca` or `verify-full`; empty keeps the URL's
+    /// `sslmode` (PostgreSQL's default: `prefer`).
+    pub tls_mode: String,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        let d = portcullis_store_postgres::PgSettings::default();
+        Self {
+            max_connections: d.max_connections,
+            statement_timeout: d.statement_timeout,
+            acquire_timeout: d.acquire_timeout,
+            tls_mode: String::new(),
+        }
+    }
+}
+
+impl DatabaseConfig {
+    pub fn to_pg(&self) -> portcullis_store_postgres::PgSettings {
+        portcullis_store_postgres::PgSettings {
+            max_connections: self.max_connections,
+            statement_timeout: self.statement_timeout,
+            acquire_timeout: self.acquire_timeout,
+            ssl_mode: (!self.tls_mode.is_empty()).then(|| self.tls_mode.clone()),
+            schema: None,
         }
     }
 }
@@ -290,14 +334,26 @@ impl Settings {
                 self.listen
             )
         })?;
-        if !is_sqlite_url(&self.database_url) && !self.database_url.starts_with("postgres") {
+        if !is_sqlite_url(&self.database_url) && !is_postgres_url(&self.database_url) {
             anyhow::bail!(
-                "invalid configuration: `database_url`: expected sqlite://PATH or a file path"
+                "invalid configuration: `database_url`: expected sqlite://PATH, a file path or postgres://…"
             );
         }
-        if self.database_url.starts_with("postgres") {
+        if self.database.max_connections == 0 {
+            anyhow::bail!("invalid configuration: `database.max_connections` must be at least 1");
+        }
+        const TLS_MODES: [&str; 6] = [
+            "",
+            "disable",
+            "prefer",
+            "require",
+            "verify-ca",
+            "verify-full",
+        ];
+        if !TLS_MODES.contains(&self.database.tls_mode.as_str()) {
             anyhow::bail!(
-                "invalid configuration: `database_url`: PostgreSQL is not supported by this build yet; use sqlite://PATH"
+                "invalid configuration: `database.tls_mode`: {:?} is not one of disable, prefer, require, verify-ca, verify-full",
+                self.database.tls_mode
             );
         }
         if let Some(key) = &self.master_key
@@ -329,6 +385,10 @@ impl Settings {
             None => PathBuf::from("portcullis.key"),
         }
     }
+}
+
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 fn is_sqlite_url(url: &str) -> bool {

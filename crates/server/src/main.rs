@@ -66,7 +66,7 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
     if let Command::Serve { demo, .. } = command {
         return serve::run(settings, demo).await;
     }
-    let core = runtime::open_core(&settings, None).await?;
+    let core = runtime::open_core(&settings, None).await?.core;
     match command {
         Command::Import { file, dry_run } => admin::import(&core, &file, dry_run).await,
         Command::Export { format } => admin::export(&core, format).await,

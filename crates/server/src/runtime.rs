@@ -1,22 +1,24 @@
 //! Opening the store and starting the core from the settings: shared by `serve` and the
 //! administrative commands.
 
-use crate::config::{Settings, sqlite_path};
+use crate::config::{Settings, is_postgres_url, sqlite_path};
 use anyhow::Context;
-use portcullis_core::{Core, CoreSettings, SystemClock};
+use portcullis_core::{Core, CoreSettings, Store, SystemClock};
+use portcullis_store_postgres::PgStore;
 use portcullis_store_sqlite::SqliteStore;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tokio::sync::Notify;
 
-pub async fn open_core(
-    settings: &Settings,
-    bound: Option<SocketAddr>,
-) -> anyhow::Result<Arc<Core>> {
+/// The core, and the signal its store gives when another node records a change (PostgreSQL).
+pub struct Opened {
+    pub core: Arc<Core>,
+    pub changes: Option<Arc<Notify>>,
+}
+
+pub async fn open_core(settings: &Settings, bound: Option<SocketAddr>) -> anyhow::Result<Opened> {
     let master = crate::master_key::load_or_create(settings)?;
-    if let Some(path) = sqlite_path(&settings.database_url) {
-        create_private(&path)?;
-    }
-    let store = SqliteStore::open(&settings.database_url).await?;
+    let (store, changes) = open_store(&settings.database_url, settings).await?;
     let listen = bound
         .map(|a| a.to_string())
         .unwrap_or_else(|| settings.listen.clone());
@@ -28,14 +30,27 @@ pub async fn open_core(
         hashing: settings.hashing.clone(),
         ..CoreSettings::default()
     };
-    let core = Core::start(
-        Arc::new(store),
-        Arc::new(SystemClock),
-        master,
-        core_settings,
-    )
-    .await?;
-    Ok(Arc::new(core))
+    let core = Core::start(store, Arc::new(SystemClock), master, core_settings).await?;
+    Ok(Opened {
+        core: Arc::new(core),
+        changes,
+    })
+}
+
+/// The store the URL names: PostgreSQL for `postgres://…`, else the embedded SQLite file.
+pub async fn open_store(
+    url: &str,
+    settings: &Settings,
+) -> anyhow::Result<(Arc<dyn Store>, Option<Arc<Notify>>)> {
+    if is_postgres_url(url) {
+        let store = PgStore::open(url, &settings.database.to_pg()).await?;
+        let signal = store.change_signal();
+        return Ok((Arc::new(store), Some(signal)));
+    }
+    if let Some(path) = sqlite_path(url) {
+        create_private(&path)?;
+    }
+    Ok((Arc::new(SqliteStore::open(url).await?), None))
 }
 
 /// Creates an empty database file readable by its owner only (it holds password hashes and

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -23,7 +24,8 @@ pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr()?;
-    let core = crate::runtime::open_core(&settings, Some(addr)).await?;
+    let opened = crate::runtime::open_core(&settings, Some(addr)).await?;
+    let core = opened.core;
     if demo {
         crate::demo::install(&core, addr).await?;
     }
@@ -38,7 +40,7 @@ pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http());
 
-    let sync = tokio::spawn(sync_loop(core.clone()));
+    let sync = tokio::spawn(sync_loop(core.clone(), opened.changes));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = axum::serve(
         listener,
@@ -66,15 +68,25 @@ async fn wait_for(mut stop: tokio::sync::watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
-/// Keeps this node's caches true: applies the change feed every second and prunes it now and
-/// then. Errors are logged and retried; a node with a stale feed still refuses tokens it
-/// revoked itself.
-async fn sync_loop(core: Arc<Core>) {
+/// Keeps this node's caches true: applies the change feed when the store signals a change
+/// (PostgreSQL NOTIFY) and at least every second, and prunes it now and then. Errors are
+/// logged and retried; a node with a stale feed still refuses tokens it revoked itself.
+async fn sync_loop(core: Arc<Core>, changes: Option<Arc<Notify>>) {
     let mut tick = tokio::time::interval(SYNC_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_prune = tokio::time::Instant::now();
     loop {
-        tick.tick().await;
+        match &changes {
+            Some(signal) => {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = signal.notified() => {}
+                }
+            }
+            None => {
+                tick.tick().await;
+            }
+        }
         if let Err(e) = core.sync_changes().await {
             tracing::warn!(error = %e, "reading the change feed failed; retrying");
         }

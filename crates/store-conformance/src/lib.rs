@@ -24,11 +24,20 @@ pub struct Fresh {
 
 impl Fresh {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, cleanup: None }
+        Self {
+            store,
+            cleanup: None,
+        }
     }
 
-    pub fn with_cleanup(store: Arc<dyn Store>, cleanup: impl Future<Output = ()> + Send + 'static) -> Self {
-        Self { store, cleanup: Some(Box::pin(cleanup)) }
+    pub fn with_cleanup(
+        store: Arc<dyn Store>,
+        cleanup: impl Future<Output = ()> + Send + 'static,
+    ) -> Self {
+        Self {
+            store,
+            cleanup: Some(Box::pin(cleanup)),
+        }
     }
 
     /// Runs one check, then the cleanup, then reports the check's panic if any.

@@ -9,7 +9,8 @@ pub(crate) fn get<'r, T>(row: &'r PgRow, col: &str) -> Result<T, StoreError>
 where
     T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
 {
-    row.try_get(col).map_err(|e| StoreError::Internal(format!("column {col}: {e}")))
+    row.try_get(col)
+        .map_err(|e| StoreError::Internal(format!("column {col}: {e}")))
 }
 
 pub(crate) fn get_json<T: DeserializeOwned>(row: &PgRow, col: &str) -> Result<T, StoreError> {
@@ -30,7 +31,12 @@ pub(crate) fn get_opt_ts(row: &PgRow, col: &str) -> Result<Option<Timestamp>, St
 }
 
 /// Parses a text column with a core `parse` function.
-pub(crate) fn get_parsed<T>(row: &PgRow, col: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, StoreError> {
+pub(crate) fn get_parsed<T>(
+    row: &PgRow,
+    col: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T, StoreError> {
     let text: String = get(row, col)?;
-    parse(&text).ok_or_else(|| StoreError::Internal(format!("column {col}: unknown value {text:?}")))
+    parse(&text)
+        .ok_or_else(|| StoreError::Internal(format!("column {col}: unknown value {text:?}")))
 }

@@ -15,9 +15,9 @@ use portcullis_core::session::ChangeKind;
 use portcullis_core::tenant::{SigningAlg, Storefront, Tenant, TokenSettings};
 use portcullis_core::{StoreError, StoreResult, Timestamp};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, query};
+use uuid::Uuid;
 
 /// The tenant fields kept together in the `settings` JSON column.
 #[derive(Serialize, Deserialize)]

@@ -6,20 +6,28 @@ use portcullis_core::audit::{AuditEvent, AuditFilter};
 use portcullis_core::ids::{AppId, AuditId, SessionId, TenantId, UserId};
 use portcullis_core::session::{Change, ChangeKind};
 use portcullis_core::{StoreError, StoreResult, Timestamp};
-use uuid::Uuid;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, query};
+use uuid::Uuid;
 
 /// Appends to the change feed inside the caller's transaction and announces it. The
 /// advisory lock orders commits like sequence numbers (see the migration), and NOTIFY is
 /// delivered at commit, so listeners never read ahead of the data.
-pub(crate) async fn record_change(tx: &mut PgConnection, at: Timestamp, what: &ChangeKind) -> StoreResult<()> {
+pub(crate) async fn record_change(
+    tx: &mut PgConnection,
+    at: Timestamp,
+    what: &ChangeKind,
+) -> StoreResult<()> {
     let (kind, subject) = match what {
         ChangeKind::SessionRevoked(id) => ("session_revoked", Some(id.0)),
         ChangeKind::KeysChanged => ("keys_changed", None),
         ChangeKind::DirectoryChanged => ("directory_changed", None),
     };
-    query("SELECT pg_advisory_xact_lock($1)").bind(CHANGES_LOCK).execute(&mut *tx).await.map_err(db_err)?;
+    query("SELECT pg_advisory_xact_lock($1)")
+        .bind(CHANGES_LOCK)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
     query("INSERT INTO changes (at, kind, subject) VALUES ($1, $2, $3)")
         .bind(at.0)
         .bind(kind)
@@ -27,7 +35,12 @@ pub(crate) async fn record_change(tx: &mut PgConnection, at: Timestamp, what: &C
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-    query("SELECT pg_notify($1, $2)").bind(crate::CHANNEL).bind(kind).execute(&mut *tx).await.map_err(db_err)?;
+    query("SELECT pg_notify($1, $2)")
+        .bind(crate::CHANNEL)
+        .bind(kind)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
     Ok(())
 }
 

@@ -75,7 +75,11 @@ impl PgStore {
             .map_err(|e| StoreError::Internal(format!("migrating PostgreSQL: {e}")))?;
         let changed = Arc::new(Notify::new());
         let listener = Arc::new(tokio::spawn(listen::run(options, changed.clone())));
-        Ok(Self { pool, changed, listener })
+        Ok(Self {
+            pool,
+            changed,
+            listener,
+        })
     }
 
     /// Notified whenever another node (or this one) records a change.
@@ -90,10 +94,11 @@ impl PgStore {
 }
 
 fn connect_options(url: &str, settings: &PgSettings) -> Result<PgConnectOptions, StoreError> {
-    let mut options =
-        PgConnectOptions::from_str(url).map_err(|e| StoreError::Internal(format!("bad database url: {e}")))?;
+    let mut options = PgConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Internal(format!("bad database url: {e}")))?;
     if let Some(mode) = &settings.ssl_mode {
-        let mode = PgSslMode::from_str(mode).map_err(|e| StoreError::Internal(format!("bad TLS mode {mode:?}: {e}")))?;
+        let mode = PgSslMode::from_str(mode)
+            .map_err(|e| StoreError::Internal(format!("bad TLS mode {mode:?}: {e}")))?;
         options = options.ssl_mode(mode);
     }
     let timeout = format!("{}ms", settings.statement_timeout.as_millis());
@@ -107,17 +112,23 @@ fn connect_options(url: &str, settings: &PgSettings) -> Result<PgConnectOptions,
 /// Maps driver errors to the store's error kinds.
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(d.message().to_owned()),
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict(d.message().to_owned())
+        }
         sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
             StoreError::Conflict(format!("reference to a missing row: {}", d.message()))
         }
         // 57014: statement timeout; 57P01..03: the server is shutting down or unreachable.
-        sqlx::Error::Database(d) if d.code().is_some_and(|c| c.starts_with("57") || c.starts_with("08")) => {
+        sqlx::Error::Database(d)
+            if d.code()
+                .is_some_and(|c| c.starts_with("57") || c.starts_with("08")) =>
+        {
             StoreError::Unavailable(d.message().to_owned())
         }
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
-            StoreError::Unavailable(e.to_string())
-        }
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => StoreError::Unavailable(e.to_string()),
         _ => StoreError::Internal(e.to_string()),
     }
 }

@@ -10,9 +10,9 @@ use portcullis_core::session::{
 };
 use portcullis_core::user::UserKind;
 use portcullis_core::{StoreError, StoreResult, Timestamp};
-use uuid::Uuid;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, query};
+use uuid::Uuid;
 
 fn session_from(row: &PgRow) -> StoreResult<Session> {
     let kind: Option<String> = get(row, "kind")?;

@@ -5,9 +5,9 @@ use crate::{PgStore, db_err};
 use portcullis_core::ids::{ProfileId, StorefrontId, TenantId, UserId};
 use portcullis_core::user::{User, UserKind, UserStatus, normalize_login};
 use portcullis_core::{StoreError, StoreResult, Timestamp};
-use uuid::Uuid;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, query};
+use uuid::Uuid;
 
 fn user_from(row: &PgRow) -> StoreResult<User> {
     Ok(User {

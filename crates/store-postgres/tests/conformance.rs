@@ -14,12 +14,22 @@ async fn fresh() -> Option<Fresh> {
     };
     let schema = format!("conformance_{}", uuid::Uuid::new_v4().simple());
     let admin = sqlx::PgPool::connect(&url).await.unwrap();
-    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.unwrap();
-    let settings = PgSettings { schema: Some(schema.clone()), max_connections: 4, ..PgSettings::default() };
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let settings = PgSettings {
+        schema: Some(schema.clone()),
+        max_connections: 4,
+        ..PgSettings::default()
+    };
     let store = PgStore::open(&url, &settings).await.unwrap();
     Some(Fresh::with_cleanup(Arc::new(store.clone()), async move {
         store.close().await;
-        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&admin).await.unwrap();
+        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+            .execute(&admin)
+            .await
+            .unwrap();
         admin.close().await;
     }))
 }

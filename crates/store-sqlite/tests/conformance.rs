@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 async fn fresh() -> Option<Fresh> {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("test.db").to_str().unwrap()).await.unwrap();
+    let store = SqliteStore::open(dir.path().join("test.db").to_str().unwrap())
+        .await
+        .unwrap();
     Some(Fresh::with_cleanup(Arc::new(store.clone()), async move {
         store.close().await;
         drop(dir);

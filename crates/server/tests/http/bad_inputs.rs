@@ -4,7 +4,6 @@
 use crate::support::*;
 use serde_json::Value;
 
-#[tokio::test]
 async fn bad_token_requests_get_clear_errors_and_issue_nothing() {
     let server = Server::with(ACME).await;
     let token =
@@ -208,7 +207,6 @@ async fn bad_token_requests_get_clear_errors_and_issue_nothing() {
     assert_eq!(server.sessions().await.len(), 0);
 }
 
-#[tokio::test]
 async fn bad_tokens_are_inactive_or_refused() {
     let server = Server::with(ACME).await;
     for garbage in ["", "abc", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."] {
@@ -313,3 +311,8 @@ password = "Str0ng!Passw0rd"
         .unwrap();
     expect_error(resp, 404, "not_found", "no_such_route").await;
 }
+
+crate::on_both_stores!(
+    bad_token_requests_get_clear_errors_and_issue_nothing,
+    bad_tokens_are_inactive_or_refused,
+);

@@ -3,7 +3,6 @@
 use crate::support::*;
 use serde_json::Value;
 
-#[tokio::test]
 async fn import_is_idempotent_and_export_has_no_secrets() {
     let server = Server::with(ACME).await;
     let file = path_of(&server.dir, "provisioning.toml");
@@ -37,7 +36,6 @@ async fn import_is_idempotent_and_export_has_no_secrets() {
     );
 }
 
-#[tokio::test]
 async fn a_bad_file_is_refused_whole_and_named() {
     let server = Server::with(ACME).await;
     let before = server.cli(&["export", "--format", "json"]).await.stdout;
@@ -87,7 +85,6 @@ async fn a_bad_file_is_refused_whole_and_named() {
     assert_eq!(before, after, "a refused import writes nothing");
 }
 
-#[tokio::test]
 async fn users_are_managed_from_the_command_line() {
     let server = Server::with(ACME).await;
     let out = server
@@ -257,3 +254,9 @@ async fn config_check_names_the_bad_key() {
     assert!(!out.ok);
     assert!(out.stderr.contains("body_limt"), "{}", out.stderr);
 }
+
+crate::on_both_stores!(
+    import_is_idempotent_and_export_has_no_secrets,
+    a_bad_file_is_refused_whole_and_named,
+    users_are_managed_from_the_command_line,
+);

@@ -3,7 +3,6 @@
 use crate::support::*;
 use serde_json::Value;
 
-#[tokio::test]
 async fn a_restart_keeps_keys_and_sessions_using_the_master_key_file() {
     let setup = Setup {
         master_key_env: false,
@@ -17,11 +16,13 @@ async fn a_restart_keeps_keys_and_sessions_using_the_master_key_file() {
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&key_file), 0o600, "the master key file is private");
-        assert_eq!(
-            mode(&db_file),
-            0o600,
-            "the database holds hashes: private too"
-        );
+        if db_file.exists() {
+            assert_eq!(
+                mode(&db_file),
+                0o600,
+                "the database holds hashes: private too"
+            );
+        }
     }
     let key_text = std::fs::read_to_string(&key_file).unwrap();
     let tokens = server.login_alice().await;
@@ -49,7 +50,6 @@ async fn a_restart_keeps_keys_and_sessions_using_the_master_key_file() {
     );
 }
 
-#[tokio::test]
 async fn a_wrong_master_key_is_refused_at_start() {
     let server = Server::with(ACME).await;
     let out = run_with_env(
@@ -68,12 +68,11 @@ async fn run_with_env(server: &Server, env: &[(&'static str, &str)]) -> CliOutpu
     let setup = Setup {
         master_key_env: false,
         env: env.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
-        listen: None,
+        ..server.setup.clone()
     };
     run_cli_with(server.dir.path(), &setup, &["export"]).await
 }
 
-#[tokio::test]
 async fn hashing_overload_answers_503_with_retry_after() {
     let setup = Setup {
         env: vec![
@@ -136,3 +135,9 @@ where
     }
     out
 }
+
+crate::on_both_stores!(
+    a_restart_keeps_keys_and_sessions_using_the_master_key_file,
+    a_wrong_master_key_is_refused_at_start,
+    hashing_overload_answers_503_with_retry_after,
+);

@@ -72,7 +72,9 @@ pub struct Server {
     pub base: String,
     pub http: Client,
     pub dir: tempfile::TempDir,
-    setup: Setup,
+    pub setup: Setup,
+    /// The PostgreSQL database of this test, dropped with the server.
+    database: Option<Arc<TestDatabase>>,
     child: Option<Child>,
     logs: Arc<Mutex<Vec<String>>>,
 }
@@ -86,6 +88,8 @@ pub struct Setup {
     pub env: Vec<(&'static str, String)>,
     /// Address to listen on; port 0 by default.
     pub listen: Option<String>,
+    /// The database; `None` is a SQLite file in the test's directory.
+    pub database_url: Option<String>,
 }
 
 impl Default for Setup {
@@ -94,6 +98,7 @@ impl Default for Setup {
             master_key_env: true,
             env: Vec::new(),
             listen: None,
+            database_url: None,
         }
     }
 }
@@ -105,7 +110,14 @@ impl Server {
         Server::with_setup(provisioning, Setup::default()).await
     }
 
-    pub async fn with_setup(provisioning: &str, setup: Setup) -> Server {
+    pub async fn with_setup(provisioning: &str, mut setup: Setup) -> Server {
+        let database = match backend() {
+            Backend::Postgres => Some(Arc::new(TestDatabase::create())),
+            Backend::Sqlite => None,
+        };
+        if let Some(db) = &database {
+            setup.database_url = Some(db.url.clone());
+        }
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("provisioning.toml");
         std::fs::write(&file, provisioning).unwrap();
@@ -117,7 +129,9 @@ impl Server {
         )
         .await;
         assert!(out.ok, "import failed: {}", out.stderr);
-        Server::start_in(dir, setup).await
+        let mut server = Server::start_in(dir, setup).await;
+        server.database = database;
+        server
     }
 
     pub async fn start_in(dir: tempfile::TempDir, setup: Setup) -> Server {
@@ -163,6 +177,7 @@ impl Server {
             http: Client::new(),
             dir,
             setup,
+            database: None,
             child: Some(child),
             logs,
         }
@@ -173,7 +188,32 @@ impl Server {
     }
 
     pub fn db_url(&self) -> String {
-        db_url(self.dir.path())
+        self.setup
+            .database_url
+            .clone()
+            .unwrap_or_else(|| db_url(self.dir.path()))
+    }
+
+    /// The server's store, opened directly (to look at what the API does not show).
+    pub async fn open_store(&self) -> Arc<dyn portcullis_core::Store> {
+        let url = self.db_url();
+        if url.starts_with("postgres") {
+            let settings = portcullis_store_postgres::PgSettings {
+                max_connections: 2,
+                ..Default::default()
+            };
+            Arc::new(
+                portcullis_store_postgres::PgStore::open(&url, &settings)
+                    .await
+                    .unwrap(),
+            )
+        } else {
+            Arc::new(
+                portcullis_store_sqlite::SqliteStore::open(&url)
+                    .await
+                    .unwrap(),
+            )
+        }
     }
 
     pub async fn cli(&self, args: &[&str]) -> CliOutput {
@@ -189,9 +229,16 @@ impl Server {
         assert!(self.terminate().await, "clean stop");
         // Same address, so the issuer, and with it the old tokens, stay valid.
         let listen = self.base.trim_start_matches("http://").to_owned();
-        let Server { dir, mut setup, .. } = self;
+        let Server {
+            dir,
+            mut setup,
+            database,
+            ..
+        } = self;
         setup.listen = Some(listen);
-        Server::start_in(dir, setup).await
+        let mut server = Server::start_in(dir, setup).await;
+        server.database = database;
+        server
     }
 
     pub fn logs(&self) -> String {
@@ -301,7 +348,10 @@ fn command(dir: &Path, setup: &Setup) -> Command {
     cmd.current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("PORTCULLIS_DATABASE_URL", db_url(dir));
+        .env(
+            "PORTCULLIS_DATABASE_URL",
+            setup.database_url.clone().unwrap_or_else(|| db_url(dir)),
+        );
     if setup.master_key_env {
         cmd.env("PORTCULLIS_MASTER_KEY", MASTER_KEY);
     }
@@ -395,4 +445,115 @@ pub fn import_changes(report: &str) -> usize {
         .filter(|w| w[1].starts_with("created") || w[1].starts_with("updated"))
         .filter_map(|w| w[0].parse::<usize>().ok())
         .sum()
+}
+
+/// Which store the server under test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+tokio::task_local! {
+    pub static BACKEND: Backend;
+}
+
+fn backend() -> Backend {
+    BACKEND.try_with(|b| *b).unwrap_or(Backend::Sqlite)
+}
+
+/// The PostgreSQL server the tests may use, from `PORTCULLIS_TEST_POSTGRES_URL`.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("PORTCULLIS_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A database of its own for one test, created with `psql` and dropped (even while
+/// servers still hold connections) when the test ends.
+pub struct TestDatabase {
+    pub url: String,
+    name: String,
+    admin: String,
+}
+
+impl TestDatabase {
+    pub fn create() -> TestDatabase {
+        let admin = postgres_url().expect("PORTCULLIS_TEST_POSTGRES_URL");
+        let name = format!("portcullis_test_{}", uuid_like());
+        psql(&admin, &format!("CREATE DATABASE {name}"));
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_owned())
+            .unwrap_or(admin.clone());
+        TestDatabase {
+            url: format!("{base}/{name}"),
+            name,
+            admin,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        psql(
+            &self.admin,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+    }
+}
+
+fn psql(url: &str, sql: &str) {
+    let out = std::process::Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-qc", sql])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        nanos,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Turns `async fn`s into two tests each: one on SQLite, one on PostgreSQL (skipped, loudly,
+/// without `PORTCULLIS_TEST_POSTGRES_URL`).
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    $crate::support::BACKEND.scope($crate::support::Backend::Sqlite, super::$name()).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if $crate::support::postgres_url().is_none() {
+                        eprintln!("SKIPPED on PostgreSQL: set PORTCULLIS_TEST_POSTGRES_URL");
+                        return;
+                    }
+                    $crate::support::BACKEND.scope($crate::support::Backend::Postgres, super::$name()).await
+                }
+            )*
+        }
+    };
 }

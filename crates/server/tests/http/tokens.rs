@@ -3,7 +3,6 @@
 use crate::support::*;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
-use portcullis_core::Store;
 use portcullis_core::user::UserKind;
 use serde_json::Value;
 use std::time::Duration;
@@ -23,7 +22,6 @@ async fn verify(server: &Server, token: &str) -> Value {
     decode::<Value>(token, &key, &v).unwrap().claims
 }
 
-#[tokio::test]
 async fn password_login_then_introspection_userinfo_and_jwks() {
     let server = Server::with(ACME).await;
     let resp = server.login("Alice@Example.com", PASSWORD).await;
@@ -129,7 +127,6 @@ async fn password_login_then_introspection_userinfo_and_jwks() {
     assert_eq!(discovery["jwks_uri"], server.url("/.well-known/jwks.json"));
 }
 
-#[tokio::test]
 async fn refresh_rotates_retries_get_the_same_pair_and_reuse_revokes_the_session() {
     let server = Server::with(ACME).await;
     let first = server.login_alice().await;
@@ -169,7 +166,6 @@ async fn refresh_rotates_retries_get_the_same_pair_and_reuse_revokes_the_session
     assert!(sessions[0]["revoked_at"].is_string());
 }
 
-#[tokio::test]
 async fn revocation_and_logout_end_the_session_at_once() {
     let server = Server::with(ACME).await;
     // RFC 7009 with the refresh token.
@@ -237,7 +233,6 @@ async fn revocation_and_logout_end_the_session_at_once() {
     assert_eq!(logout_again.status(), 401);
 }
 
-#[tokio::test]
 async fn client_credentials_gives_a_service_token_without_refresh() {
     let server = Server::with(ACME).await;
     let resp = server
@@ -266,7 +261,6 @@ async fn client_credentials_gives_a_service_token_without_refresh() {
     expect_error(resp, 400, "unauthorized_client", "unauthorized_client").await;
 }
 
-#[tokio::test]
 async fn key_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_new_key() {
     let server = Server::with(ACME).await;
     let before = server.login_alice().await;
@@ -291,7 +285,6 @@ async fn key_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_new_key
     assert_eq!(server.introspect(&old_token).await["active"], true);
 }
 
-#[tokio::test]
 async fn an_imported_bcrypt_hash_logs_in_and_is_rehashed_with_argon2id() {
     let hash = bcrypt::hash("Legacy-Passw0rd!", 4).unwrap();
     let file = format!(
@@ -303,9 +296,7 @@ async fn an_imported_bcrypt_hash_logs_in_and_is_rehashed_with_argon2id() {
     let wrong = server.login("legacy@example.com", "Legacy-Passw0rd?").await;
     expect_error(wrong, 400, "invalid_grant", "invalid_credentials").await;
 
-    let store = portcullis_store_sqlite::SqliteStore::open(&server.db_url())
-        .await
-        .unwrap();
+    let store = server.open_store().await;
     let tenant = store
         .list_tenants()
         .await
@@ -344,7 +335,6 @@ async fn an_imported_bcrypt_hash_logs_in_and_is_rehashed_with_argon2id() {
     assert!(user.password_hash.unwrap().starts_with("$argon2id$"));
 }
 
-#[tokio::test]
 async fn health_openapi_and_graceful_shutdown() {
     let mut server = Server::with(ACME).await;
     let resp = server
@@ -370,7 +360,6 @@ async fn health_openapi_and_graceful_shutdown() {
     assert!(server.logs().contains("stopped"));
 }
 
-#[tokio::test]
 async fn secrets_never_reach_the_log() {
     let server = Server::with(ACME).await;
     let tokens = server.login_alice().await;
@@ -391,3 +380,14 @@ async fn secrets_never_reach_the_log() {
         assert!(!logs.contains(secret), "a secret reached the log");
     }
 }
+
+crate::on_both_stores!(
+    password_login_then_introspection_userinfo_and_jwks,
+    refresh_rotates_retries_get_the_same_pair_and_reuse_revokes_the_session,
+    revocation_and_logout_end_the_session_at_once,
+    client_credentials_gives_a_service_token_without_refresh,
+    key_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_new_key,
+    an_imported_bcrypt_hash_logs_in_and_is_rehashed_with_argon2id,
+    health_openapi_and_graceful_shutdown,
+    secrets_never_reach_the_log,
+);
