@@ -125,10 +125,12 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
         {
             StoreError::Unavailable(d.message().to_owned())
         }
+        // Protocol errors arise when a connection breaks mid-handshake (server gone).
         sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_) => StoreError::Unavailable(e.to_string()),
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_) => StoreError::Unavailable(e.to_string()),
         _ => StoreError::Internal(e.to_string()),
     }
 }

@@ -8,4 +8,6 @@ mod support;
 mod bad_inputs;
 mod cli;
 mod lifecycle;
+mod nodes;
+mod proxy;
 mod tokens;
