@@ -18,6 +18,7 @@ pub mod provisioning;
 pub mod secret;
 pub mod service;
 pub mod session;
+pub mod snapshot;
 pub mod store;
 pub mod tenant;
 pub mod token;

@@ -141,4 +141,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Counts of rows per entity, for `migrate-store` and diagnostics.
     async fn counts(&self) -> StoreResult<Vec<(&'static str, i64)>>;
+
+    /// Every refresh token of a session, rotated ones included.
+    async fn list_refresh_tokens(&self, session: SessionId) -> StoreResult<Vec<RefreshRecord>>;
+
+    /// Writes a snapshot verbatim into this store, which must hold no tenant yet; one
+    /// transaction. For `migrate-store`.
+    async fn restore(&self, snapshot: &crate::snapshot::Snapshot) -> StoreResult<()>;
 }

@@ -55,6 +55,15 @@ pub enum Command {
     /// Validate settings.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Copy everything from one store into another, empty one, and check the counts.
+    MigrateStore {
+        /// Source database URL.
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// Target database URL; it must hold no tenant yet.
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

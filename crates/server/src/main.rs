@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod demo;
 mod master_key;
+mod migrate;
 mod runtime;
 mod serve;
 
@@ -63,8 +64,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
-    if let Command::Serve { demo, .. } = command {
-        return serve::run(settings, demo).await;
+    match &command {
+        Command::Serve { demo, .. } => return serve::run(settings, *demo).await,
+        Command::MigrateStore { from, to } => return migrate::run(&settings, from, to).await,
+        _ => {}
     }
     let core = runtime::open_core(&settings, None).await?.core;
     match command {
@@ -73,7 +76,7 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::User(cmd) => admin::user(&core, cmd).await,
         Command::Session(cmd) => admin::session(&core, cmd).await,
         Command::Key(cmd) => admin::key(&core, cmd).await,
-        Command::Serve { .. } | Command::Config(_) => Ok(()),
+        Command::Serve { .. } | Command::Config(_) | Command::MigrateStore { .. } => Ok(()),
     }
 }
 

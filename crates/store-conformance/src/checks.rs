@@ -546,3 +546,52 @@ pub async fn apps_by_key_hash(store: S) {
     let apps = counts.iter().find(|(t, _)| *t == "apps").unwrap();
     assert_eq!(apps.1, 1);
 }
+
+pub async fn snapshot_counts_and_restore_guard(store: S) {
+    let w = world("acme");
+    let mut plan = w.plan();
+    let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
+    plan.users.push(alice.clone());
+    plan.user_profiles.push((alice.id, vec![w.profiles[0].id]));
+    store.apply_provisioning(&plan).await.unwrap();
+    let master = MasterKey::from_text("conformance-master-key-0123456789abcdef").unwrap();
+    store
+        .add_signing_key(
+            &keys::generate(w.tenant.id, SigningAlg::EdDSA, &master, T0).unwrap(),
+            T0,
+        )
+        .await
+        .unwrap();
+    let session = w.session(&alice, T0);
+    let first = refresh(session.id, "first", T0);
+    store.create_session(&session, Some(&first)).await.unwrap();
+    let t1 = T0.plus(secs(1));
+    let touch = SessionTouch {
+        last_used_at: t1,
+        idle_expires_at: t1.plus(secs(7200)),
+    };
+    store
+        .rotate_refresh(
+            &first.hash,
+            b"pair",
+            &refresh(session.id, "second", t1),
+            touch,
+        )
+        .await
+        .unwrap();
+    let tokens = store.list_refresh_tokens(session.id).await.unwrap();
+    assert_eq!(tokens.len(), 2, "rotated tokens are listed too");
+
+    let snap = portcullis_core::snapshot::Snapshot::take(store.as_ref(), t1)
+        .await
+        .unwrap();
+    let counts = store.counts().await.unwrap();
+    for (table, n) in snap.counts() {
+        let stored = counts.iter().find(|(t, _)| *t == table).unwrap().1;
+        assert_eq!(stored, n, "{table}");
+    }
+    // A store that already holds tenants refuses a restore and is left as it was.
+    let err = store.restore(&snap).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(store.counts().await.unwrap(), counts);
+}

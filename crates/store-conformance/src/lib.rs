@@ -73,6 +73,7 @@ macro_rules! conformance_tests {
             signing_keys_retire_previous,
             audit_trail,
             apps_by_key_hash,
+            snapshot_counts_and_restore_guard,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

@@ -79,6 +79,26 @@ fn audit_from(row: &PgRow) -> StoreResult<AuditEvent> {
     })
 }
 
+pub(crate) async fn insert_audit(conn: &mut PgConnection, e: &AuditEvent) -> StoreResult<()> {
+    query(
+        "INSERT INTO audit_events (id, at, tenant_id, user_id, app_id, session_id, action, detail, ip)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(e.id.0)
+    .bind(e.at.0)
+    .bind(e.tenant_id.map(|v| v.0))
+    .bind(e.user_id.map(|v| v.0))
+    .bind(e.app_id.map(|v| v.0))
+    .bind(e.session_id.map(|v| v.0))
+    .bind(&e.action)
+    .bind(&e.detail)
+    .bind(&e.ip)
+    .execute(conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 impl PgStore {
     pub(crate) async fn changes_after(
         &self,
@@ -106,23 +126,8 @@ impl PgStore {
     }
 
     pub(crate) async fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {
-        query(
-            "INSERT INTO audit_events (id, at, tenant_id, user_id, app_id, session_id, action, detail, ip)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(e.id.0)
-        .bind(e.at.0)
-        .bind(e.tenant_id.map(|v| v.0))
-        .bind(e.user_id.map(|v| v.0))
-        .bind(e.app_id.map(|v| v.0))
-        .bind(e.session_id.map(|v| v.0))
-        .bind(&e.action)
-        .bind(&e.detail)
-        .bind(&e.ip)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        insert_audit(&mut conn, e).await
     }
 
     pub(crate) async fn list_audit(&self, f: &AuditFilter) -> StoreResult<Vec<AuditEvent>> {

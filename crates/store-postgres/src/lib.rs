@@ -8,6 +8,7 @@ mod codec;
 mod directory;
 mod feed;
 mod listen;
+mod restore;
 mod sessions;
 mod store;
 mod users;

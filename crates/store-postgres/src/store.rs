@@ -158,4 +158,10 @@ impl Store for PgStore {
     async fn counts(&self) -> StoreResult<Vec<(&'static str, i64)>> {
         self.counts().await
     }
+    async fn list_refresh_tokens(&self, session: SessionId) -> StoreResult<Vec<RefreshRecord>> {
+        self.list_refresh_tokens(session).await
+    }
+    async fn restore(&self, snapshot: &portcullis_core::snapshot::Snapshot) -> StoreResult<()> {
+        self.restore(snapshot).await
+    }
 }

@@ -180,17 +180,7 @@ impl SqliteStore {
             upsert_app(&mut tx, a).await?;
         }
         for p in &plan.profiles {
-            query(
-                "INSERT INTO profiles (id, tenant_id, name, rules) VALUES (?, ?, ?, ?)
-                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, rules = excluded.rules",
-            )
-            .bind(p.id.0.to_string())
-            .bind(p.tenant_id.0.to_string())
-            .bind(&p.name)
-            .bind(json(&p.rules)?)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            upsert_profile(&mut tx, p).await?;
         }
         for u in &plan.users {
             upsert_user(&mut tx, u).await?;
@@ -219,7 +209,7 @@ impl SqliteStore {
     }
 }
 
-async fn upsert_tenant(tx: &mut SqliteConnection, t: &Tenant) -> StoreResult<()> {
+pub(crate) async fn upsert_tenant(tx: &mut SqliteConnection, t: &Tenant) -> StoreResult<()> {
     let settings = TenantSettings {
         brand_urls: t.brand_urls.clone(),
         password_policy: t.password_policy,
@@ -243,7 +233,10 @@ async fn upsert_tenant(tx: &mut SqliteConnection, t: &Tenant) -> StoreResult<()>
     Ok(())
 }
 
-async fn upsert_storefront(tx: &mut SqliteConnection, s: &Storefront) -> StoreResult<()> {
+pub(crate) async fn upsert_storefront(
+    tx: &mut SqliteConnection,
+    s: &Storefront,
+) -> StoreResult<()> {
     query(
         "INSERT INTO storefronts (id, tenant_id, code, company_id, name, is_default, views) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET code = excluded.code, company_id = excluded.company_id,
@@ -262,7 +255,7 @@ async fn upsert_storefront(tx: &mut SqliteConnection, s: &Storefront) -> StoreRe
     Ok(())
 }
 
-async fn upsert_app(tx: &mut SqliteConnection, a: &ClientApp) -> StoreResult<()> {
+pub(crate) async fn upsert_app(tx: &mut SqliteConnection, a: &ClientApp) -> StoreResult<()> {
     query(
         "INSERT INTO apps (id, tenant_id, client_id, name, key_hash, kinds, grants, redirect_hosts, enabled)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -297,6 +290,11 @@ async fn insert_key(
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+    insert_key_row(tx, key).await
+}
+
+/// Inserts a key row as it is, retiring nothing.
+pub(crate) async fn insert_key_row(tx: &mut SqliteConnection, key: &StoredKey) -> StoreResult<()> {
     query(
         "INSERT INTO signing_keys (kid, tenant_id, alg, public_jwk, private_sealed, created_at, not_after)
          VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -308,7 +306,22 @@ async fn insert_key(
     .bind(&key.private_sealed)
     .bind(key.created_at.0)
     .bind(key.not_after.map(|t| t.0))
-    .execute(&mut *tx)
+    .execute(tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn upsert_profile(tx: &mut SqliteConnection, p: &Profile) -> StoreResult<()> {
+    query(
+        "INSERT INTO profiles (id, tenant_id, name, rules) VALUES (?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, rules = excluded.rules",
+    )
+    .bind(p.id.0.to_string())
+    .bind(p.tenant_id.0.to_string())
+    .bind(&p.name)
+    .bind(json(&p.rules)?)
+    .execute(tx)
     .await
     .map_err(db_err)?;
     Ok(())

@@ -61,6 +61,26 @@ fn audit_from(row: &SqliteRow) -> StoreResult<AuditEvent> {
     })
 }
 
+pub(crate) async fn insert_audit(conn: &mut SqliteConnection, e: &AuditEvent) -> StoreResult<()> {
+    query(
+        "INSERT INTO audit_events (id, at, tenant_id, user_id, app_id, session_id, action, detail, ip)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(e.id.0.to_string())
+    .bind(e.at.0)
+    .bind(e.tenant_id.map(|v| v.0.to_string()))
+    .bind(e.user_id.map(|v| v.0.to_string()))
+    .bind(e.app_id.map(|v| v.0.to_string()))
+    .bind(e.session_id.map(|v| v.0.to_string()))
+    .bind(&e.action)
+    .bind(&e.detail)
+    .bind(&e.ip)
+    .execute(conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 impl SqliteStore {
     pub(crate) async fn changes_after(
         &self,
@@ -88,23 +108,8 @@ impl SqliteStore {
     }
 
     pub(crate) async fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {
-        query(
-            "INSERT INTO audit_events (id, at, tenant_id, user_id, app_id, session_id, action, detail, ip)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(e.id.0.to_string())
-        .bind(e.at.0)
-        .bind(e.tenant_id.map(|v| v.0.to_string()))
-        .bind(e.user_id.map(|v| v.0.to_string()))
-        .bind(e.app_id.map(|v| v.0.to_string()))
-        .bind(e.session_id.map(|v| v.0.to_string()))
-        .bind(&e.action)
-        .bind(&e.detail)
-        .bind(&e.ip)
-        .execute(&self.write)
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        let mut conn = self.write.acquire().await.map_err(db_err)?;
+        insert_audit(&mut conn, e).await
     }
 
     pub(crate) async fn list_audit(&self, f: &AuditFilter) -> StoreResult<Vec<AuditEvent>> {

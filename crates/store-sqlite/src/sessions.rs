@@ -47,7 +47,10 @@ fn refresh_from(row: &SqliteRow) -> StoreResult<RefreshRecord> {
     })
 }
 
-async fn insert_refresh(tx: &mut SqliteConnection, r: &RefreshRecord) -> StoreResult<()> {
+pub(crate) async fn insert_refresh(
+    tx: &mut SqliteConnection,
+    r: &RefreshRecord,
+) -> StoreResult<()> {
     query(
         "INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at, rotated_at, successor)
          VALUES (?, ?, ?, ?, ?, ?)",
@@ -84,36 +87,53 @@ async fn revoke_in(
     Ok(true)
 }
 
+pub(crate) async fn insert_session(tx: &mut SqliteConnection, s: &Session) -> StoreResult<()> {
+    query(
+        "INSERT INTO sessions (id, tenant_id, user_id, kind, app_id, store_id, store_view, device_id, created_at,
+                               last_used_at, idle_expires_at, absolute_expires_at, revoked_at, revoked_reason, ip)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(s.id.0.to_string())
+    .bind(s.tenant_id.0.to_string())
+    .bind(s.user_id.map(|u| u.0.to_string()))
+    .bind(s.kind.map(UserKind::as_str))
+    .bind(s.app_id.0.to_string())
+    .bind(s.store_id.map(|u| u.0.to_string()))
+    .bind(&s.store_view)
+    .bind(&s.device_id)
+    .bind(s.created_at.0)
+    .bind(s.last_used_at.0)
+    .bind(s.idle_expires_at.0)
+    .bind(s.absolute_expires_at.0)
+    .bind(s.revoked_at.map(|t| t.0))
+    .bind(&s.revoked_reason)
+    .bind(&s.ip)
+    .execute(tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 impl SqliteStore {
+    pub(crate) async fn list_refresh_tokens(
+        &self,
+        session: SessionId,
+    ) -> StoreResult<Vec<RefreshRecord>> {
+        let rows = query("SELECT * FROM refresh_tokens WHERE session_id = ? ORDER BY issued_at")
+            .bind(session.0.to_string())
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(refresh_from).collect()
+    }
+
     pub(crate) async fn create_session(
         &self,
         s: &Session,
         refresh: Option<&RefreshRecord>,
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(db_err)?;
-        query(
-            "INSERT INTO sessions (id, tenant_id, user_id, kind, app_id, store_id, store_view, device_id, created_at,
-                                   last_used_at, idle_expires_at, absolute_expires_at, revoked_at, revoked_reason, ip)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(s.id.0.to_string())
-        .bind(s.tenant_id.0.to_string())
-        .bind(s.user_id.map(|u| u.0.to_string()))
-        .bind(s.kind.map(UserKind::as_str))
-        .bind(s.app_id.0.to_string())
-        .bind(s.store_id.map(|u| u.0.to_string()))
-        .bind(&s.store_view)
-        .bind(&s.device_id)
-        .bind(s.created_at.0)
-        .bind(s.last_used_at.0)
-        .bind(s.idle_expires_at.0)
-        .bind(s.absolute_expires_at.0)
-        .bind(s.revoked_at.map(|t| t.0))
-        .bind(&s.revoked_reason)
-        .bind(&s.ip)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        insert_session(&mut tx, s).await?;
         if let Some(r) = refresh {
             insert_refresh(&mut tx, r).await?;
         }

@@ -260,3 +260,74 @@ crate::on_both_stores!(
     a_bad_file_is_refused_whole_and_named,
     users_are_managed_from_the_command_line,
 );
+
+/// `migrate-store` copies a live SQLite store into an empty SQLite file and, when a server
+/// is given, an empty PostgreSQL database; a node on the copy serves the same users, keys
+/// and sessions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_store_copies_everything_and_the_copy_serves() {
+    let source = Server::with(ACME).await;
+    let tokens = source.login_alice().await;
+    let old_kid = jsonwebtoken::decode_header(tokens["access_token"].as_str().unwrap())
+        .unwrap()
+        .kid
+        .unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    let mut targets = vec![(
+        format!("sqlite://{}", path_of(&source.dir, "copy.db").display()),
+        None,
+    )];
+    match postgres_url() {
+        Some(_) => {
+            let db = TestDatabase::create();
+            targets.push((db.url.clone(), Some(db)));
+        }
+        None => eprintln!("SKIPPED the PostgreSQL target: set PORTCULLIS_TEST_POSTGRES_URL"),
+    }
+    for (url, _db) in &targets {
+        let out = source
+            .cli(&["migrate-store", "--from", &source.db_url(), "--to", url])
+            .await;
+        assert!(out.ok, "{}", out.stderr);
+        assert!(
+            out.stdout.contains("users") && out.stdout.contains("copied"),
+            "{}",
+            out.stdout
+        );
+        // Into a store that is no longer empty: refused, nothing written twice.
+        let again = source
+            .cli(&["migrate-store", "--from", &source.db_url(), "--to", url])
+            .await;
+        assert!(!again.ok);
+
+        let setup = Setup {
+            database_url: Some(url.clone()),
+            ..Setup::default()
+        };
+        let copy = Server::start_in(tempfile::tempdir().unwrap(), setup).await;
+        // The live session came along: its refresh token works on the copy.
+        let resp = copy.refresh(&refresh).await;
+        assert_eq!(resp.status(), 200, "{url}");
+        let refreshed: Value = resp.json().await.unwrap();
+        let kid = jsonwebtoken::decode_header(refreshed["access_token"].as_str().unwrap())
+            .unwrap()
+            .kid
+            .unwrap();
+        assert_eq!(kid, old_kid, "the signing key came along");
+        // The password hash came along.
+        assert_eq!(
+            copy.login("alice@example.com", PASSWORD).await.status(),
+            200
+        );
+        let users = copy
+            .cli(&["user", "list", "--tenant", "acme", "--json"])
+            .await;
+        assert_eq!(
+            serde_json::from_str::<Vec<Value>>(&users.stdout)
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+}
