@@ -11,6 +11,7 @@ mod extract;
 mod health;
 mod oauth;
 mod openapi;
+mod password;
 mod session;
 mod wellknown;
 

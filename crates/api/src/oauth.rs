@@ -79,7 +79,7 @@ fn token_response(core: &Core, pair: TokenPair) -> Response {
     resp
 }
 
-fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, ApiError> {
+pub(crate) fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, ApiError> {
     match value.as_deref() {
         None | Some("") => Err(ApiError::missing(name)),
         Some(v) if v.len() > MAX_PARAM => Err(ApiError::field(
@@ -93,7 +93,7 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, ApiErr
 
 /// Authenticates the calling app by HTTP Basic or by `client_id` + `client_secret` in the body;
 /// using both methods at once is refused (RFC 6749 §2.3).
-fn authenticate(
+pub(crate) fn authenticate(
     core: &Core,
     headers: &HeaderMap,
     client_id: &Option<String>,

@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations so routes and document
 //! cannot drift (a snapshot test compares it with `docs/openapi.json`).
 
-use crate::{AppState, health, oauth, session, wellknown};
+use crate::{AppState, health, oauth, password, session, wellknown};
 use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -19,6 +19,7 @@ use utoipa_axum::routes;
     tags(
         (name = "oauth2", description = "Tokens"),
         (name = "session", description = "The holder of an access token"),
+        (name = "password", description = "Forgotten password, reset and change"),
         (name = "discovery", description = "Keys and metadata"),
         (name = "health", description = "Probes"),
     )
@@ -53,6 +54,9 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(oauth::revoke))
         .routes(routes!(session::userinfo))
         .routes(routes!(session::logout))
+        .routes(routes!(password::forgot_password))
+        .routes(routes!(password::reset_password))
+        .routes(routes!(password::change_password))
         .routes(routes!(wellknown::jwks))
         .routes(routes!(wellknown::openid_configuration))
         .routes(routes!(health::healthz))

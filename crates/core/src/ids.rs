@@ -48,3 +48,5 @@ id_type!(/// A session: one login and the credentials issued for it.
     SessionId);
 id_type!(/// An audit event.
     AuditId);
+id_type!(/// A message waiting in (or delivered from) the outbox.
+    MessageId);

@@ -33,6 +33,8 @@ pub struct TenantDoc {
     pub enabled: bool,
     #[serde(default)]
     pub tokens: TokenSettings,
+    #[serde(default)]
+    pub passwords: crate::reset::PasswordRules,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stores: Vec<StoreDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -7,10 +7,13 @@
 use crate::app::ClientApp;
 use crate::audit::{AuditEvent, AuditFilter};
 use crate::clock::Timestamp;
+use crate::ids::MessageId;
 use crate::ids::{SessionId, TenantId, UserId};
 use crate::keys::StoredKey;
+use crate::outbox::{OutboxFilter, OutboxMessage, OutboxOutcome};
 use crate::profile::Profile;
 use crate::provisioning::ProvisionPlan;
+use crate::reset::ResetRecord;
 use crate::secret::SecretHash;
 use crate::session::{Change, RefreshRecord, RotateOutcome, Session, SessionFilter, SessionTouch};
 use crate::tenant::{Storefront, Tenant};
@@ -63,7 +66,7 @@ pub trait Store: Send + Sync + 'static {
     /// Replace the password hash. With `expected` (a rehash of the same password), only if the
     /// stored hash is still that one, so a rehash never overwrites a concurrent password
     /// change; `password_origin` is kept. Without it (a new password), `password_origin` is
-    /// cleared. Returns whether it was written.
+    /// cleared and the user's unused reset tokens are voided. Returns whether it was written.
     async fn set_password_hash(
         &self,
         user: UserId,
@@ -148,4 +151,39 @@ pub trait Store: Send + Sync + 'static {
     /// Writes a snapshot verbatim into this store, which must hold no tenant yet; one
     /// transaction. For `migrate-store`.
     async fn restore(&self, snapshot: &crate::snapshot::Snapshot) -> StoreResult<()>;
+
+    // Password resets.
+    /// In one transaction: void the user's unused reset tokens, store `reset`, and queue
+    /// `message` in the outbox.
+    async fn create_reset(&self, reset: &ResetRecord, message: &OutboxMessage) -> StoreResult<()>;
+    async fn find_reset(&self, hash: &SecretHash) -> StoreResult<Option<ResetRecord>>;
+    /// In one transaction: if the token is neither used nor voided, mark it used at `at`,
+    /// set the user's password hash (clearing `password_origin`) and void the user's other
+    /// tokens. Returns false (and changes nothing) if the token was already spent.
+    async fn complete_reset(
+        &self,
+        hash: &SecretHash,
+        new_hash: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+
+    // Outbox.
+    /// Messages of `kind` to `to` created at or after `since` (for throttling).
+    async fn count_outbox(&self, to: &str, kind: &str, since: Timestamp) -> StoreResult<u32>;
+    /// Leases up to `limit` pending messages due at `now` whose lease is free, until
+    /// `lease_until`, counting an attempt. Concurrent callers never get the same message.
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>>;
+    /// Records how an attempt ended and releases the lease. Sent messages lose their payload.
+    async fn finish_outbox(&self, id: MessageId, outcome: &OutboxOutcome) -> StoreResult<()>;
+    async fn list_outbox(&self, filter: &OutboxFilter) -> StoreResult<Vec<OutboxMessage>>;
+    /// Makes a dead or pending message due now with a fresh count of attempts. False if
+    /// there is no such message or it was sent.
+    async fn retry_outbox(&self, id: MessageId, now: Timestamp) -> StoreResult<bool>;
+    /// Deletes sent and dead messages created before `before`.
+    async fn purge_outbox(&self, before: Timestamp) -> StoreResult<u64>;
 }

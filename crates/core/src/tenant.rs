@@ -20,6 +20,7 @@ pub struct Tenant {
     pub password_policy: PolicyLevel,
     pub signing_alg: SigningAlg,
     pub tokens: TokenSettings,
+    pub passwords: crate::reset::PasswordRules,
     pub enabled: bool,
     pub created_at: Timestamp,
 }

@@ -1,10 +1,11 @@
 //! The administrative commands: import/export, users, sessions, keys. They open the store
 //! directly; a running server picks their changes up from the change feed.
 
-use crate::cli::{Format, KeyCommand, SessionCommand, UserCommand, UserRef};
+use crate::cli::{Format, KeyCommand, OutboxCommand, SessionCommand, UserCommand, UserRef};
 use anyhow::{Context, anyhow, bail};
 use portcullis_core::Core;
-use portcullis_core::ids::SessionId;
+use portcullis_core::ids::{MessageId, SessionId};
+use portcullis_core::outbox::{OutboxFilter, OutboxStatus};
 use portcullis_core::provisioning::ProvisioningDoc;
 use portcullis_core::service::NewUser;
 use portcullis_core::session::SessionFilter;
@@ -246,6 +247,65 @@ pub async fn key(core: &Core, cmd: KeyCommand) -> anyhow::Result<()> {
                 "new signing key {kid} for {}; the previous key verifies until its tokens expire",
                 tenant.slug
             );
+        }
+    }
+    Ok(())
+}
+
+pub async fn outbox(core: &Core, cmd: OutboxCommand) -> anyhow::Result<()> {
+    match cmd {
+        OutboxCommand::List { status, json } => {
+            let status = status
+                .as_deref()
+                .map(|s| {
+                    OutboxStatus::parse(s)
+                        .ok_or_else(|| anyhow!("unknown status {s:?}: use pending, sent or dead"))
+                })
+                .transpose()?;
+            let messages = core
+                .list_outbox(&OutboxFilter {
+                    status,
+                    limit: 1000,
+                })
+                .await?;
+            if json {
+                let rows: Vec<_> = messages
+                    .iter()
+                    .map(|m| {
+                        serde_json::json!({
+                            "id": m.id.to_string(), "to": m.to, "kind": m.kind, "status": m.status.as_str(),
+                            "attempts": m.attempts, "next_attempt_at": m.next_attempt_at.to_rfc3339(),
+                            "last_error": m.last_error, "created_at": m.created_at.to_rfc3339(),
+                            "sent_at": m.sent_at.map(|t| t.to_rfc3339()),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!(
+                    "{:<36}  {:<8}  {:>8}  {:<25}  TO",
+                    "ID", "STATUS", "ATTEMPTS", "CREATED"
+                );
+                for m in messages {
+                    println!(
+                        "{:<36}  {:<8}  {:>8}  {:<25}  {}",
+                        m.id,
+                        m.status.as_str(),
+                        m.attempts,
+                        m.created_at.to_rfc3339(),
+                        m.to
+                    );
+                }
+            }
+        }
+        OutboxCommand::Retry { id } => {
+            let id = MessageId::parse(&id).ok_or_else(|| anyhow!("{id:?} is not a message id"))?;
+            core.retry_outbox(id).await?;
+            println!("message {id} will be sent again");
+        }
+        OutboxCommand::Purge { older_than } => {
+            let n = core.purge_outbox(older_than).await?;
+            println!("{n} sent or dead messages deleted");
         }
     }
     Ok(())

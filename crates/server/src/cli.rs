@@ -52,6 +52,9 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// See and act on queued e-mails.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Validate settings.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -169,4 +172,23 @@ pub enum KeyCommand {
 pub enum ConfigCommand {
     /// Validate a settings file; names the first bad key.
     Check { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OutboxCommand {
+    /// List messages, newest first.
+    List {
+        /// pending, sent or dead.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a dead or pending message due now, with a fresh count of attempts.
+    Retry { id: String },
+    /// Delete sent and dead messages older than the given age.
+    Purge {
+        #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
+        older_than: std::time::Duration,
+    },
 }

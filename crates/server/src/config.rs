@@ -38,6 +38,8 @@ pub struct Settings {
     pub hashing: HashingSettings,
     pub http: HttpConfig,
     pub smtp: SmtpConfig,
+    /// Delivery retries of the e-mail outbox.
+    pub outbox: portcullis_core::outbox::OutboxSettings,
     pub metrics: MetricsConfig,
     pub dialects: DialectsConfig,
 }
@@ -56,6 +58,7 @@ impl Default for Settings {
             hashing: HashingSettings::default(),
             http: HttpConfig::default(),
             smtp: SmtpConfig::default(),
+            outbox: portcullis_core::outbox::OutboxSettings::default(),
             metrics: MetricsConfig::default(),
             dialects: DialectsConfig::default(),
         }
@@ -133,13 +136,21 @@ impl Default for HttpConfig {
     }
 }
 
-/// Outgoing e-mail (password reset links). Used from the password-reset release on.
+/// Outgoing e-mail (password reset links).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmtpConfig {
+    /// `smtp://host:port` (plain), `smtp://host:port?tls=required` (STARTTLS),
+    /// `smtps://host:port` (TLS), with `user:password@` for authentication. Absent: e-mails
+    /// are written as `.eml` files into `mail_dir`.
     pub url: Option<String>,
     pub from: String,
     pub mail_dir: PathBuf,
+    /// Folder of templates overriding the built-in ones (see docs/configuration.md).
+    pub templates_dir: Option<PathBuf>,
+    /// Longest an SMTP exchange may take.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
 }
 
 impl Default for SmtpConfig {
@@ -148,6 +159,8 @@ impl Default for SmtpConfig {
             url: None,
             from: "Portcullis <no-reply@localhost>".into(),
             mail_dir: PathBuf::from("./mail"),
+            templates_dir: None,
+            timeout: Duration::from_secs(10),
         }
     }
 }
@@ -360,6 +373,16 @@ impl Settings {
             && key.chars().count() < 32
         {
             anyhow::bail!("invalid configuration: `master_key` must be at least 32 characters");
+        }
+        portcullis_mail::parse_from(&self.smtp.from)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: `smtp.from`: {e}"))?;
+        if let Some(url) = &self.smtp.url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+        {
+            anyhow::bail!("invalid configuration: `smtp.url` must start with smtp:// or smtps://");
+        }
+        if self.outbox.max_attempts == 0 {
+            anyhow::bail!("invalid configuration: `outbox.max_attempts` must be at least 1");
         }
         if self.http.body_limit < 1024 {
             anyhow::bail!("invalid configuration: `http.body_limit` must be at least 1024 bytes");

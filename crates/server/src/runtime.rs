@@ -3,7 +3,9 @@
 
 use crate::config::{Settings, is_postgres_url, sqlite_path};
 use anyhow::Context;
+use portcullis_core::outbox::Mailer;
 use portcullis_core::{Core, CoreSettings, Store, SystemClock};
+use portcullis_mail::{FileMailer, SmtpMailer, Templates};
 use portcullis_store_postgres::PgStore;
 use portcullis_store_sqlite::SqliteStore;
 use std::net::SocketAddr;
@@ -28,6 +30,7 @@ pub async fn open_core(settings: &Settings, bound: Option<SocketAddr>) -> anyhow
             .clone()
             .unwrap_or_else(|| format!("http://{listen}")),
         hashing: settings.hashing.clone(),
+        outbox: settings.outbox.clone(),
         ..CoreSettings::default()
     };
     let core = Core::start(store, Arc::new(SystemClock), master, core_settings).await?;
@@ -72,4 +75,20 @@ fn create_private(path: &std::path::Path) -> anyhow::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
     }
+}
+
+/// The mailer the settings ask for: SMTP when `smtp.url` is set, else `.eml` files.
+pub fn mailer(settings: &Settings) -> anyhow::Result<Arc<dyn Mailer>> {
+    let smtp = &settings.smtp;
+    let from = portcullis_mail::parse_from(&smtp.from).map_err(anyhow::Error::msg)?;
+    let templates = Templates::new(smtp.templates_dir.clone());
+    Ok(match &smtp.url {
+        Some(url) => Arc::new(
+            SmtpMailer::new(url, from, smtp.timeout, templates).map_err(anyhow::Error::msg)?,
+        ),
+        None => {
+            tracing::info!(dir = %smtp.mail_dir.display(), "no SMTP server configured: e-mails are written as .eml files");
+            Arc::new(FileMailer::new(smtp.mail_dir.clone(), from, templates))
+        }
+    })
 }

@@ -5,6 +5,7 @@ use anyhow::Context;
 use axum::http::StatusCode;
 use portcullis_api::ApiSettings;
 use portcullis_core::Core;
+use portcullis_core::outbox::Mailer;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +42,10 @@ pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
         .layer(TraceLayer::new_for_http());
 
     let sync = tokio::spawn(sync_loop(core.clone(), opened.changes));
+    let outbox = tokio::spawn(outbox_loop(
+        core.clone(),
+        crate::runtime::mailer(&settings)?,
+    ));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = axum::serve(
         listener,
@@ -60,6 +65,7 @@ pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
         } => tracing::warn!("requests still running after {grace:?}; stopping anyway"),
     }
     sync.abort();
+    outbox.abort();
     tracing::info!("stopped");
     Ok(())
 }
@@ -95,6 +101,24 @@ async fn sync_loop(core: Arc<Core>, changes: Option<Arc<Notify>>) {
             if let Err(e) = core.prune_changes().await {
                 tracing::warn!(error = %e, "pruning the change feed failed");
             }
+        }
+    }
+}
+
+/// Delivers queued e-mails: at once when this node queues one, and every second for those
+/// queued elsewhere or due for a retry. The store's leases keep workers on several nodes
+/// from sending the same message together.
+async fn outbox_loop(core: Arc<Core>, mailer: Arc<dyn Mailer>) {
+    let signal = core.outbox_signal();
+    let mut tick = tokio::time::interval(SYNC_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = signal.notified() => {}
+        }
+        if let Err(e) = core.deliver_outbox(mailer.as_ref()).await {
+            tracing::warn!(error = %e, "delivering e-mails failed; retrying");
         }
     }
 }

@@ -2,8 +2,10 @@
 
 use crate::fixtures::{T0, refresh, world};
 use portcullis_core::audit::{AuditEvent, AuditFilter};
-use portcullis_core::ids::AuditId;
+use portcullis_core::ids::{AuditId, MessageId};
 use portcullis_core::keys;
+use portcullis_core::outbox::{OutboxFilter, OutboxMessage, OutboxOutcome, OutboxStatus};
+use portcullis_core::reset::ResetRecord;
 use portcullis_core::secret::{MasterKey, SecretHash};
 use portcullis_core::session::{ChangeKind, RotateOutcome, SessionFilter, SessionTouch};
 use portcullis_core::tenant::SigningAlg;
@@ -594,4 +596,282 @@ pub async fn snapshot_counts_and_restore_guard(store: S) {
     let err = store.restore(&snap).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     assert_eq!(store.counts().await.unwrap(), counts);
+}
+
+fn reset_for(
+    w: &crate::fixtures::World,
+    user: &portcullis_core::user::User,
+    secret: &str,
+    at: Timestamp,
+) -> (ResetRecord, OutboxMessage) {
+    let reset = ResetRecord {
+        hash: SecretHash::of(secret),
+        user_id: user.id,
+        tenant_id: w.tenant.id,
+        app_id: w.app.id,
+        created_at: at,
+        expires_at: at.plus(secs(86_400)),
+        used_at: None,
+        voided_at: None,
+    };
+    let message = OutboxMessage {
+        id: MessageId::new(),
+        tenant_id: w.tenant.id,
+        to: user.email.clone().unwrap_or_default(),
+        kind: "password_reset".into(),
+        payload: Some(b"sealed".to_vec()),
+        status: OutboxStatus::Pending,
+        attempts: 0,
+        next_attempt_at: at,
+        lease_until: None,
+        last_error: None,
+        created_at: at,
+        sent_at: None,
+    };
+    (reset, message)
+}
+
+pub async fn password_resets_supersede_and_spend_once(store: S) {
+    let w = world("acme");
+    store.apply_provisioning(&w.plan()).await.unwrap();
+    let mut alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
+    alice.password_origin = Some("imported".into());
+    store.insert_user(&alice, &[]).await.unwrap();
+    let (first, m1) = reset_for(&w, &alice, "first-reset", T0);
+    store.create_reset(&first, &m1).await.unwrap();
+    assert_eq!(
+        store.find_reset(&first.hash).await.unwrap(),
+        Some(first.clone())
+    );
+    let t1 = T0.plus(secs(10));
+    let (second, m2) = reset_for(&w, &alice, "second-reset", t1);
+    store.create_reset(&second, &m2).await.unwrap();
+    assert_eq!(
+        store
+            .find_reset(&first.hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .voided_at,
+        Some(t1),
+        "a newer token voids the older"
+    );
+    assert!(
+        !store
+            .complete_reset(&first.hash, "$voided", t1)
+            .await
+            .unwrap(),
+        "a voided token cannot be spent"
+    );
+
+    let t2 = T0.plus(secs(20));
+    assert!(
+        store
+            .complete_reset(&second.hash, "$reset", t2)
+            .await
+            .unwrap()
+    );
+    let user = store.get_user(alice.id).await.unwrap().unwrap();
+    assert_eq!(user.password_hash.as_deref(), Some("$reset"));
+    assert_eq!(user.password_origin, None);
+    assert_eq!(
+        store
+            .find_reset(&second.hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at,
+        Some(t2)
+    );
+    assert!(
+        !store
+            .complete_reset(&second.hash, "$again", t2)
+            .await
+            .unwrap(),
+        "spent once only"
+    );
+    assert_eq!(
+        store
+            .get_user(alice.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+            .as_deref(),
+        Some("$reset")
+    );
+
+    // A password change voids the tokens still out.
+    let (third, m3) = reset_for(&w, &alice, "third-reset", t2);
+    store.create_reset(&third, &m3).await.unwrap();
+    store
+        .set_password_hash(alice.id, "$changed", None, t2.plus(secs(1)))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .find_reset(&third.hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .voided_at
+            .is_some()
+    );
+    assert_eq!(
+        store.find_reset(&SecretHash::of("never")).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .count_outbox("alice@example.com", "password_reset", T0)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        store
+            .count_outbox("alice@example.com", "password_reset", t1)
+            .await
+            .unwrap(),
+        2
+    );
+}
+
+pub async fn outbox_claims_are_exclusive_and_retried(store: S) {
+    let w = world("acme");
+    store.apply_provisioning(&w.plan()).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let u = w.user(
+            UserKind::Customer,
+            Some(&format!("user{i}@example.com")),
+            None,
+        );
+        store.insert_user(&u, &[]).await.unwrap();
+        let (r, m) = reset_for(&w, &u, &format!("reset-{i}"), T0);
+        ids.push(m.id);
+        store.create_reset(&r, &m).await.unwrap();
+    }
+    // Four workers claim at once: each message goes to exactly one.
+    let lease = T0.plus(secs(60));
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.claim_outbox(T0, lease, 2).await.unwrap()
+        }));
+    }
+    let mut claimed = Vec::new();
+    for t in tasks {
+        claimed.extend(t.await.unwrap());
+    }
+    let mut got: Vec<_> = claimed.iter().map(|m| m.id).collect();
+    got.sort();
+    got.dedup();
+    assert_eq!(got.len(), claimed.len(), "no message claimed twice");
+    assert!(
+        claimed
+            .iter()
+            .all(|m| m.attempts == 1 && m.lease_until == Some(lease))
+    );
+    let rest = store.claim_outbox(T0, lease, 10).await.unwrap();
+    assert_eq!(claimed.len() + rest.len(), 6);
+    assert!(
+        store.claim_outbox(T0, lease, 10).await.unwrap().is_empty(),
+        "leased messages are not handed out"
+    );
+
+    let (a, b, c) = (ids[0], ids[1], ids[2]);
+    store
+        .finish_outbox(a, &OutboxOutcome::Sent { at: T0 })
+        .await
+        .unwrap();
+    let retry_at = T0.plus(secs(30));
+    store
+        .finish_outbox(
+            b,
+            &OutboxOutcome::Retry {
+                at: retry_at,
+                error: "421 busy".into(),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .finish_outbox(
+            c,
+            &OutboxOutcome::Dead {
+                error: "550 no such user".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let all = store.list_outbox(&OutboxFilter::default()).await.unwrap();
+    let find = |id| all.iter().find(|m| m.id == id).unwrap().clone();
+    assert_eq!(
+        (find(a).status, find(a).payload.is_none(), find(a).sent_at),
+        (OutboxStatus::Sent, true, Some(T0))
+    );
+    assert_eq!(
+        (find(b).status, find(b).next_attempt_at, find(b).lease_until),
+        (OutboxStatus::Pending, retry_at, None)
+    );
+    assert_eq!(
+        (find(c).status, find(c).last_error.as_deref()),
+        (OutboxStatus::Dead, Some("550 no such user"))
+    );
+    let dead = store
+        .list_outbox(&OutboxFilter {
+            status: Some(OutboxStatus::Dead),
+            limit: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+
+    // Not due before its retry time; due after (the other leases have expired by then too).
+    let after = retry_at.plus(secs(61));
+    assert!(
+        store
+            .claim_outbox(T0.plus(secs(1)), lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let due: Vec<_> = store
+        .claim_outbox(after, after.plus(secs(60)), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert!(due.contains(&b) && !due.contains(&a) && !due.contains(&c));
+
+    assert!(store.retry_outbox(c, after).await.unwrap());
+    assert!(
+        !store.retry_outbox(a, after).await.unwrap(),
+        "a sent message is not sent again"
+    );
+    let revived = store
+        .list_outbox(&OutboxFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.id == c)
+        .unwrap();
+    assert_eq!(
+        (revived.status, revived.attempts),
+        (OutboxStatus::Pending, 0)
+    );
+    assert!(matches!(
+        store
+            .finish_outbox(MessageId::new(), &OutboxOutcome::Sent { at: T0 })
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        store.purge_outbox(after).await.unwrap(),
+        1,
+        "only the sent one is sent or dead now"
+    );
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 pub const T0: Timestamp = Timestamp(1_700_000_000_000);
 
+#[derive(Clone)]
 pub struct World {
     pub tenant: Tenant,
     pub store: Storefront,
@@ -29,6 +30,7 @@ pub fn world(slug: &str) -> World {
         password_policy: Default::default(),
         signing_alg: SigningAlg::EdDSA,
         tokens: TokenSettings::default(),
+        passwords: Default::default(),
         enabled: true,
         created_at: T0,
     };

@@ -74,6 +74,8 @@ macro_rules! conformance_tests {
             audit_trail,
             apps_by_key_hash,
             snapshot_counts_and_restore_guard,
+            password_resets_supersede_and_spend_once,
+            outbox_claims_are_exclusive_and_retried,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

@@ -26,6 +26,8 @@ struct TenantSettings {
     password_policy: PolicyLevel,
     signing_alg: SigningAlg,
     tokens: TokenSettings,
+    #[serde(default)]
+    passwords: portcullis_core::reset::PasswordRules,
 }
 
 fn tenant_from(row: &PgRow) -> StoreResult<Tenant> {
@@ -38,6 +40,7 @@ fn tenant_from(row: &PgRow) -> StoreResult<Tenant> {
         password_policy: s.password_policy,
         signing_alg: s.signing_alg,
         tokens: s.tokens,
+        passwords: s.passwords,
         enabled: get(row, "enabled")?,
         created_at: get_ts(row, "created_at")?,
     })
@@ -216,6 +219,7 @@ pub(crate) async fn upsert_tenant(tx: &mut PgConnection, t: &Tenant) -> StoreRes
         password_policy: t.password_policy,
         signing_alg: t.signing_alg,
         tokens: t.tokens.clone(),
+        passwords: t.passwords.clone(),
     };
     query(
         "INSERT INTO tenants (id, slug, name, settings, enabled, created_at) VALUES ($1, $2, $3, $4, $5, $6)

@@ -142,6 +142,7 @@ impl PgStore {
         expected: Option<&str>,
         at: Timestamp,
     ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
         let done = query(
             "UPDATE users SET password_hash = $1, updated_at = $2,
                  password_origin = CASE WHEN $4 IS NULL THEN NULL ELSE password_origin END
@@ -151,12 +152,17 @@ impl PgStore {
         .bind(at.0)
         .bind(user.0)
         .bind(expected)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
         if done.rows_affected() == 0 && expected.is_none() {
             return Err(StoreError::NotFound("user"));
         }
+        if expected.is_none() {
+            // A new password ends every reset link sent for the old one.
+            crate::resets::void_resets(&mut tx, user, at).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -25,6 +25,8 @@ struct TenantSettings {
     password_policy: PolicyLevel,
     signing_alg: SigningAlg,
     tokens: TokenSettings,
+    #[serde(default)]
+    passwords: portcullis_core::reset::PasswordRules,
 }
 
 fn tenant_from(row: &SqliteRow) -> StoreResult<Tenant> {
@@ -37,6 +39,7 @@ fn tenant_from(row: &SqliteRow) -> StoreResult<Tenant> {
         password_policy: s.password_policy,
         signing_alg: s.signing_alg,
         tokens: s.tokens,
+        passwords: s.passwords,
         enabled: get(row, "enabled")?,
         created_at: get_ts(row, "created_at")?,
     })
@@ -215,6 +218,7 @@ pub(crate) async fn upsert_tenant(tx: &mut SqliteConnection, t: &Tenant) -> Stor
         password_policy: t.password_policy,
         signing_alg: t.signing_alg,
         tokens: t.tokens.clone(),
+        passwords: t.passwords.clone(),
     };
     query(
         "INSERT INTO tenants (id, slug, name, settings, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?)

@@ -5,10 +5,13 @@ use crate::db_err;
 use async_trait::async_trait;
 use portcullis_core::app::ClientApp;
 use portcullis_core::audit::{AuditEvent, AuditFilter};
+use portcullis_core::ids::MessageId;
 use portcullis_core::ids::{ProfileId, SessionId, TenantId, UserId};
 use portcullis_core::keys::StoredKey;
+use portcullis_core::outbox::{OutboxFilter, OutboxMessage, OutboxOutcome};
 use portcullis_core::profile::Profile;
 use portcullis_core::provisioning::ProvisionPlan;
+use portcullis_core::reset::ResetRecord;
 use portcullis_core::secret::SecretHash;
 use portcullis_core::session::{
     Change, RefreshRecord, RotateOutcome, Session, SessionFilter, SessionTouch,
@@ -163,5 +166,42 @@ impl Store for SqliteStore {
     }
     async fn restore(&self, snapshot: &portcullis_core::snapshot::Snapshot) -> StoreResult<()> {
         self.restore(snapshot).await
+    }
+    async fn create_reset(&self, reset: &ResetRecord, message: &OutboxMessage) -> StoreResult<()> {
+        self.create_reset(reset, message).await
+    }
+    async fn find_reset(&self, hash: &SecretHash) -> StoreResult<Option<ResetRecord>> {
+        self.find_reset(hash).await
+    }
+    async fn complete_reset(
+        &self,
+        hash: &SecretHash,
+        new_hash: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        self.complete_reset(hash, new_hash, at).await
+    }
+    async fn count_outbox(&self, to: &str, kind: &str, since: Timestamp) -> StoreResult<u32> {
+        self.count_outbox(to, kind, since).await
+    }
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        self.claim_outbox(now, lease_until, limit).await
+    }
+    async fn finish_outbox(&self, id: MessageId, outcome: &OutboxOutcome) -> StoreResult<()> {
+        self.finish_outbox(id, outcome).await
+    }
+    async fn list_outbox(&self, filter: &OutboxFilter) -> StoreResult<Vec<OutboxMessage>> {
+        self.list_outbox(filter).await
+    }
+    async fn retry_outbox(&self, id: MessageId, now: Timestamp) -> StoreResult<bool> {
+        self.retry_outbox(id, now).await
+    }
+    async fn purge_outbox(&self, before: Timestamp) -> StoreResult<u64> {
+        self.purge_outbox(before).await
     }
 }

@@ -141,6 +141,7 @@ impl SqliteStore {
         expected: Option<&str>,
         at: Timestamp,
     ) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
         let done = query(
             "UPDATE users SET password_hash = ?1, updated_at = ?2,
                  password_origin = CASE WHEN ?4 IS NULL THEN NULL ELSE password_origin END
@@ -150,12 +151,17 @@ impl SqliteStore {
         .bind(at.0)
         .bind(user.0.to_string())
         .bind(expected)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
         if done.rows_affected() == 0 && expected.is_none() {
             return Err(StoreError::NotFound("user"));
         }
+        if expected.is_none() {
+            // A new password ends every reset link sent for the old one.
+            crate::resets::void_resets(&mut tx, user, at).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -200,7 +200,7 @@ impl Core {
         Ok(())
     }
 
-    async fn end_user_sessions(&self, user: &User, reason: &str) -> CoreResult<()> {
+    pub(crate) async fn end_user_sessions(&self, user: &User, reason: &str) -> CoreResult<()> {
         for sid in self
             .store
             .revoke_user_sessions(user.id, self.now(), reason)

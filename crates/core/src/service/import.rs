@@ -219,6 +219,7 @@ impl Core {
             password_policy: t.password_policy,
             signing_alg: t.signing_alg,
             tokens: t.tokens.clone(),
+            passwords: t.passwords.clone(),
             enabled: t.enabled,
             created_at: old.map_or_else(|| self.now(), |o| o.created_at),
         };
@@ -699,6 +700,7 @@ impl Core {
                 signing_alg: t.signing_alg,
                 enabled: t.enabled,
                 tokens: t.tokens.clone(),
+                passwords: t.passwords.clone(),
                 ..Default::default()
             };
             let mut own_stores: Vec<&Storefront> =

@@ -3,14 +3,17 @@
 //! `import` (provisioning files).
 
 mod admin;
+mod delivery;
 mod import;
 mod login;
+mod password;
 mod refresh;
 mod tokens;
 
 pub use admin::NewUser;
 pub use import::ImportReport;
 pub use login::PasswordLogin;
+pub use password::ForgotPassword;
 pub use tokens::Introspection;
 
 use crate::audit::{AuditEvent, RequestContext};
@@ -41,6 +44,7 @@ pub struct CoreSettings {
     /// Revocations are remembered at least this long (the longest access-token lifetime of
     /// any API served, dialects included).
     pub min_revocation_window: Duration,
+    pub outbox: crate::outbox::OutboxSettings,
 }
 
 impl Default for CoreSettings {
@@ -50,6 +54,7 @@ impl Default for CoreSettings {
             hashing: HashingSettings::default(),
             validation_cache: 200_000,
             min_revocation_window: Duration::from_secs(24 * 3600),
+            outbox: crate::outbox::OutboxSettings::default(),
         }
     }
 }
@@ -66,6 +71,8 @@ pub struct Core {
     /// Last change-feed entry applied.
     cursor: AtomicI64,
     sync_lock: tokio::sync::Mutex<()>,
+    /// Woken when this node queues an e-mail, so the worker sends it at once.
+    outbox_signal: Arc<tokio::sync::Notify>,
 }
 
 impl Core {
@@ -89,6 +96,7 @@ impl Core {
             keys: ArcSwap::from_pointee(KeyRing::default()),
             cursor: AtomicI64::new(0),
             sync_lock: tokio::sync::Mutex::new(()),
+            outbox_signal: Arc::new(tokio::sync::Notify::new()),
         };
         core.reload_directory().await?;
         core.ensure_keys().await?;
@@ -108,6 +116,10 @@ impl Core {
     }
     pub fn directory(&self) -> Arc<Directory> {
         self.directory.load_full()
+    }
+    /// Notified when this node queues an e-mail.
+    pub fn outbox_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.outbox_signal.clone()
     }
     pub fn hasher(&self) -> &PasswordHasher {
         &self.hasher

@@ -1,0 +1,247 @@
+//! Password reset tokens and the outbox.
+
+use crate::codec::{get, get_opt_ts, get_parsed, get_ts, get_uuid};
+use crate::{SqliteStore, db_err};
+use portcullis_core::ids::{AppId, MessageId, TenantId, UserId};
+use portcullis_core::outbox::{OutboxFilter, OutboxMessage, OutboxOutcome, OutboxStatus};
+use portcullis_core::reset::ResetRecord;
+use portcullis_core::secret::SecretHash;
+use portcullis_core::{StoreError, StoreResult, Timestamp};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{SqliteConnection, query};
+
+fn reset_from(row: &SqliteRow) -> StoreResult<ResetRecord> {
+    let hash: Vec<u8> = get(row, "hash")?;
+    Ok(ResetRecord {
+        hash: SecretHash::from_slice(&hash)
+            .ok_or_else(|| StoreError::Internal("bad reset hash".into()))?,
+        user_id: UserId(get_uuid(row, "user_id")?),
+        tenant_id: TenantId(get_uuid(row, "tenant_id")?),
+        app_id: AppId(get_uuid(row, "app_id")?),
+        created_at: get_ts(row, "created_at")?,
+        expires_at: get_ts(row, "expires_at")?,
+        used_at: get_opt_ts(row, "used_at")?,
+        voided_at: get_opt_ts(row, "voided_at")?,
+    })
+}
+
+fn message_from(row: &SqliteRow) -> StoreResult<OutboxMessage> {
+    let attempts: i64 = get(row, "attempts")?;
+    Ok(OutboxMessage {
+        id: MessageId(get_uuid(row, "id")?),
+        tenant_id: TenantId(get_uuid(row, "tenant_id")?),
+        to: get(row, "recipient")?,
+        kind: get(row, "kind")?,
+        payload: get(row, "payload")?,
+        status: get_parsed(row, "status", OutboxStatus::parse)?,
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        next_attempt_at: get_ts(row, "next_attempt_at")?,
+        lease_until: get_opt_ts(row, "lease_until")?,
+        last_error: get(row, "last_error")?,
+        created_at: get_ts(row, "created_at")?,
+        sent_at: get_opt_ts(row, "sent_at")?,
+    })
+}
+
+/// Voids the user's reset tokens that are still usable.
+pub(crate) async fn void_resets(
+    tx: &mut SqliteConnection,
+    user: UserId,
+    at: Timestamp,
+) -> StoreResult<()> {
+    query("UPDATE password_resets SET voided_at = ? WHERE user_id = ? AND used_at IS NULL AND voided_at IS NULL")
+        .bind(at.0)
+        .bind(user.0.to_string())
+        .execute(tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+impl SqliteStore {
+    pub(crate) async fn create_reset(&self, r: &ResetRecord, m: &OutboxMessage) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        void_resets(&mut tx, r.user_id, r.created_at).await?;
+        query(
+            "INSERT INTO password_resets (hash, user_id, tenant_id, app_id, created_at, expires_at, used_at, voided_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(r.hash.as_bytes().as_slice())
+        .bind(r.user_id.0.to_string())
+        .bind(r.tenant_id.0.to_string())
+        .bind(r.app_id.0.to_string())
+        .bind(r.created_at.0)
+        .bind(r.expires_at.0)
+        .bind(r.used_at.map(|t| t.0))
+        .bind(r.voided_at.map(|t| t.0))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        query(
+            "INSERT INTO outbox (id, tenant_id, recipient, kind, payload, status, attempts, next_attempt_at,
+                                 lease_until, last_error, created_at, sent_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(m.id.0.to_string())
+        .bind(m.tenant_id.0.to_string())
+        .bind(&m.to)
+        .bind(&m.kind)
+        .bind(&m.payload)
+        .bind(m.status.as_str())
+        .bind(i64::from(m.attempts))
+        .bind(m.next_attempt_at.0)
+        .bind(m.lease_until.map(|t| t.0))
+        .bind(&m.last_error)
+        .bind(m.created_at.0)
+        .bind(m.sent_at.map(|t| t.0))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    pub(crate) async fn find_reset(&self, hash: &SecretHash) -> StoreResult<Option<ResetRecord>> {
+        let row = query("SELECT * FROM password_resets WHERE hash = ?")
+            .bind(hash.as_bytes().as_slice())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(reset_from).transpose()
+    }
+
+    pub(crate) async fn complete_reset(
+        &self,
+        hash: &SecretHash,
+        new_hash: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let row = query(
+            "UPDATE password_resets SET used_at = ? WHERE hash = ? AND used_at IS NULL AND voided_at IS NULL
+             RETURNING user_id",
+        )
+        .bind(at.0)
+        .bind(hash.as_bytes().as_slice())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(row) = row else { return Ok(false) };
+        let user = UserId(get_uuid(&row, "user_id")?);
+        query("UPDATE users SET password_hash = ?, password_origin = NULL, updated_at = ? WHERE id = ?")
+            .bind(new_hash)
+            .bind(at.0)
+            .bind(user.0.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        void_resets(&mut tx, user, at).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    pub(crate) async fn count_outbox(
+        &self,
+        to: &str,
+        kind: &str,
+        since: Timestamp,
+    ) -> StoreResult<u32> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE recipient = ? AND kind = ? AND created_at >= ?",
+        )
+        .bind(to)
+        .bind(kind)
+        .bind(since.0)
+        .fetch_one(&self.read)
+        .await
+        .map_err(db_err)?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    pub(crate) async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        // One writer connection: the select and update cannot interleave with another claim.
+        let rows = query(
+            "UPDATE outbox SET lease_until = ?1, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM outbox
+                          WHERE status = 'pending' AND next_attempt_at <= ?2
+                            AND (lease_until IS NULL OR lease_until <= ?2)
+                          ORDER BY next_attempt_at LIMIT ?3)
+             RETURNING *",
+        )
+        .bind(lease_until.0)
+        .bind(now.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.write)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(message_from).collect()
+    }
+
+    pub(crate) async fn finish_outbox(
+        &self,
+        id: MessageId,
+        outcome: &OutboxOutcome,
+    ) -> StoreResult<()> {
+        let q = match outcome {
+            OutboxOutcome::Sent { at } => query(
+                "UPDATE outbox SET status = 'sent', sent_at = ?, payload = NULL, lease_until = NULL, last_error = NULL
+                 WHERE id = ?",
+            )
+            .bind(at.0),
+            OutboxOutcome::Retry { at, error } => {
+                query("UPDATE outbox SET next_attempt_at = ?, last_error = ?, lease_until = NULL WHERE id = ?")
+                    .bind(at.0)
+                    .bind(error.clone())
+            }
+            OutboxOutcome::Dead { error } => {
+                query("UPDATE outbox SET status = 'dead', last_error = ?, lease_until = NULL WHERE id = ?").bind(error.clone())
+            }
+        };
+        let done = q
+            .bind(id.0.to_string())
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("message"));
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn list_outbox(&self, f: &OutboxFilter) -> StoreResult<Vec<OutboxMessage>> {
+        let limit = if f.limit == 0 { 1000 } else { f.limit };
+        let rows = query("SELECT * FROM outbox WHERE (?1 IS NULL OR status = ?1) ORDER BY created_at DESC, id LIMIT ?2")
+            .bind(f.status.map(OutboxStatus::as_str))
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(message_from).collect()
+    }
+
+    pub(crate) async fn retry_outbox(&self, id: MessageId, now: Timestamp) -> StoreResult<bool> {
+        let done = query(
+            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = NULL
+             WHERE id = ? AND status != 'sent'",
+        )
+        .bind(now.0)
+        .bind(id.0.to_string())
+        .execute(&self.write)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn purge_outbox(&self, before: Timestamp) -> StoreResult<u64> {
+        let done = query("DELETE FROM outbox WHERE status IN ('sent', 'dead') AND created_at < ?")
+            .bind(before.0)
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+}
