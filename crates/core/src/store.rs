@@ -153,9 +153,17 @@ pub trait Store: Send + Sync + 'static {
     async fn restore(&self, snapshot: &crate::snapshot::Snapshot) -> StoreResult<()>;
 
     // Password resets.
-    /// In one transaction: void the user's unused reset tokens, store `reset`, and queue
-    /// `message` in the outbox.
-    async fn create_reset(&self, reset: &ResetRecord, message: &OutboxMessage) -> StoreResult<()>;
+    /// In one transaction: unless the outbox already holds, for `message.to` and
+    /// `message.kind`, `max` messages created since `since` for any `(since, max)` of
+    /// `limits`, void the user's unused reset tokens, store `reset` and queue `message`.
+    /// Returns false (and writes nothing) when a limit is reached. Concurrent calls for one
+    /// address are serialised, so limits hold under races.
+    async fn create_reset(
+        &self,
+        reset: &ResetRecord,
+        message: &OutboxMessage,
+        limits: &[(Timestamp, u32)],
+    ) -> StoreResult<bool>;
     async fn find_reset(&self, hash: &SecretHash) -> StoreResult<Option<ResetRecord>>;
     /// In one transaction: if the token is neither used nor voided, mark it used at `at`,
     /// set the user's password hash (clearing `password_origin`) and void the user's other
@@ -168,8 +176,6 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
 
     // Outbox.
-    /// Messages of `kind` to `to` created at or after `since` (for throttling).
-    async fn count_outbox(&self, to: &str, kind: &str, since: Timestamp) -> StoreResult<u32>;
     /// Leases up to `limit` pending messages due at `now` whose lease is free, until
     /// `lease_until`, counting an attempt. Concurrent callers never get the same message.
     async fn claim_outbox(

@@ -638,14 +638,14 @@ pub async fn password_resets_supersede_and_spend_once(store: S) {
     alice.password_origin = Some("imported".into());
     store.insert_user(&alice, &[]).await.unwrap();
     let (first, m1) = reset_for(&w, &alice, "first-reset", T0);
-    store.create_reset(&first, &m1).await.unwrap();
+    assert!(store.create_reset(&first, &m1, &[]).await.unwrap());
     assert_eq!(
         store.find_reset(&first.hash).await.unwrap(),
         Some(first.clone())
     );
     let t1 = T0.plus(secs(10));
     let (second, m2) = reset_for(&w, &alice, "second-reset", t1);
-    store.create_reset(&second, &m2).await.unwrap();
+    assert!(store.create_reset(&second, &m2, &[]).await.unwrap());
     assert_eq!(
         store
             .find_reset(&first.hash)
@@ -703,7 +703,7 @@ pub async fn password_resets_supersede_and_spend_once(store: S) {
 
     // A password change voids the tokens still out.
     let (third, m3) = reset_for(&w, &alice, "third-reset", t2);
-    store.create_reset(&third, &m3).await.unwrap();
+    assert!(store.create_reset(&third, &m3, &[]).await.unwrap());
     store
         .set_password_hash(alice.id, "$changed", None, t2.plus(secs(1)))
         .await
@@ -721,19 +721,34 @@ pub async fn password_resets_supersede_and_spend_once(store: S) {
         store.find_reset(&SecretHash::of("never")).await.unwrap(),
         None
     );
+    // Limits count the address's messages since a time; concurrent requests cannot all pass.
+    let limits = [(T0, 4u32)];
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let store = store.clone();
+        let (r, m) = reset_for(&w, &alice, &format!("racing-{i}"), t2);
+        tasks.push(tokio::spawn(async move {
+            store.create_reset(&r, &m, &limits).await.unwrap()
+        }));
+    }
+    let mut accepted = 0;
+    for t in tasks {
+        accepted += usize::from(t.await.unwrap());
+    }
+    assert_eq!(accepted, 1, "three messages existed; the limit is four");
+    let (refused, m5) = reset_for(&w, &alice, "over-the-limit", t2);
+    assert!(!store.create_reset(&refused, &m5, &[(T0, 4)]).await.unwrap());
     assert_eq!(
-        store
-            .count_outbox("alice@example.com", "password_reset", T0)
-            .await
-            .unwrap(),
-        3
+        store.find_reset(&refused.hash).await.unwrap(),
+        None,
+        "nothing written when refused"
     );
-    assert_eq!(
+    assert!(
         store
-            .count_outbox("alice@example.com", "password_reset", t1)
+            .create_reset(&refused, &m5, &[(t2.plus(secs(1)), 4)])
             .await
             .unwrap(),
-        2
+        "older messages no longer count"
     );
 }
 
@@ -750,7 +765,7 @@ pub async fn outbox_claims_are_exclusive_and_retried(store: S) {
         store.insert_user(&u, &[]).await.unwrap();
         let (r, m) = reset_for(&w, &u, &format!("reset-{i}"), T0);
         ids.push(m.id);
-        store.create_reset(&r, &m).await.unwrap();
+        assert!(store.create_reset(&r, &m, &[]).await.unwrap());
     }
     // Four workers claim at once: each message goes to exactly one.
     let lease = T0.plus(secs(60));

@@ -60,8 +60,33 @@ pub(crate) async fn void_resets(
 }
 
 impl PgStore {
-    pub(crate) async fn create_reset(&self, r: &ResetRecord, m: &OutboxMessage) -> StoreResult<()> {
+    pub(crate) async fn create_reset(
+        &self,
+        r: &ResetRecord,
+        m: &OutboxMessage,
+        limits: &[(Timestamp, u32)],
+    ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // One address at a time, so concurrent requests cannot all pass the limit.
+        query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind(&m.to)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        for (since, max) in limits {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND kind = $2 AND created_at >= $3",
+            )
+            .bind(&m.to)
+            .bind(&m.kind)
+            .bind(since.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if n >= i64::from(*max) {
+                return Ok(false);
+            }
+        }
         void_resets(&mut tx, r.user_id, r.created_at).await?;
         query(
             "INSERT INTO password_resets (hash, user_id, tenant_id, app_id, created_at, expires_at, used_at, voided_at)
@@ -98,7 +123,8 @@ impl PgStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 
     pub(crate) async fn find_reset(&self, hash: &SecretHash) -> StoreResult<Option<ResetRecord>> {
@@ -138,24 +164,6 @@ impl PgStore {
         void_resets(&mut tx, user, at).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
-    }
-
-    pub(crate) async fn count_outbox(
-        &self,
-        to: &str,
-        kind: &str,
-        since: Timestamp,
-    ) -> StoreResult<u32> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND kind = $2 AND created_at >= $3",
-        )
-        .bind(to)
-        .bind(kind)
-        .bind(since.0)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
     pub(crate) async fn claim_outbox(

@@ -167,8 +167,13 @@ impl Store for PgStore {
     async fn restore(&self, snapshot: &portcullis_core::snapshot::Snapshot) -> StoreResult<()> {
         self.restore(snapshot).await
     }
-    async fn create_reset(&self, reset: &ResetRecord, message: &OutboxMessage) -> StoreResult<()> {
-        self.create_reset(reset, message).await
+    async fn create_reset(
+        &self,
+        reset: &ResetRecord,
+        message: &OutboxMessage,
+        limits: &[(Timestamp, u32)],
+    ) -> StoreResult<bool> {
+        self.create_reset(reset, message, limits).await
     }
     async fn find_reset(&self, hash: &SecretHash) -> StoreResult<Option<ResetRecord>> {
         self.find_reset(hash).await
@@ -180,9 +185,6 @@ impl Store for PgStore {
         at: Timestamp,
     ) -> StoreResult<bool> {
         self.complete_reset(hash, new_hash, at).await
-    }
-    async fn count_outbox(&self, to: &str, kind: &str, since: Timestamp) -> StoreResult<u32> {
-        self.count_outbox(to, kind, since).await
     }
     async fn claim_outbox(
         &self,

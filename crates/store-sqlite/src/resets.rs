@@ -59,8 +59,27 @@ pub(crate) async fn void_resets(
 }
 
 impl SqliteStore {
-    pub(crate) async fn create_reset(&self, r: &ResetRecord, m: &OutboxMessage) -> StoreResult<()> {
+    pub(crate) async fn create_reset(
+        &self,
+        r: &ResetRecord,
+        m: &OutboxMessage,
+        limits: &[(Timestamp, u32)],
+    ) -> StoreResult<bool> {
         let mut tx = self.write.begin().await.map_err(db_err)?;
+        for (since, max) in limits {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM outbox WHERE recipient = ? AND kind = ? AND created_at >= ?",
+            )
+            .bind(&m.to)
+            .bind(&m.kind)
+            .bind(since.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if n >= i64::from(*max) {
+                return Ok(false);
+            }
+        }
         void_resets(&mut tx, r.user_id, r.created_at).await?;
         query(
             "INSERT INTO password_resets (hash, user_id, tenant_id, app_id, created_at, expires_at, used_at, voided_at)
@@ -97,7 +116,8 @@ impl SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 
     pub(crate) async fn find_reset(&self, hash: &SecretHash) -> StoreResult<Option<ResetRecord>> {
@@ -137,24 +157,6 @@ impl SqliteStore {
         void_resets(&mut tx, user, at).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
-    }
-
-    pub(crate) async fn count_outbox(
-        &self,
-        to: &str,
-        kind: &str,
-        since: Timestamp,
-    ) -> StoreResult<u32> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM outbox WHERE recipient = ? AND kind = ? AND created_at >= ?",
-        )
-        .bind(to)
-        .bind(kind)
-        .bind(since.0)
-        .fetch_one(&self.read)
-        .await
-        .map_err(db_err)?;
-        Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
     pub(crate) async fn claim_outbox(

@@ -130,18 +130,18 @@ impl Core {
         }
         let now = self.now();
         let rules = &tenant.passwords;
-        let last_minute = self
-            .store
-            .count_outbox(&wanted, RESET_KIND, now.minus(Duration::from_secs(60)))
-            .await?;
-        let last_day = self
-            .store
-            .count_outbox(&wanted, RESET_KIND, now.minus(Duration::from_secs(86_400)))
-            .await?;
-        if last_minute >= rules.reset_mails_per_minute || last_day >= rules.reset_mails_per_day {
-            self.audit(skip("throttled", Some(user.id))).await;
-            return Ok(());
-        }
+        let limits = [
+            (
+                now.minus(Duration::from_secs(60)),
+                rules.reset_mails_per_minute,
+            ),
+            (
+                now.minus(Duration::from_secs(86_400)),
+                rules.reset_mails_per_day,
+            ),
+        ];
+        // Send to the address on file, as it was given at sign-up.
+        let address = user.email.clone().unwrap_or_else(|| email.to_owned());
 
         // UUID form, as the DJUST dialect expects: 122 random bits.
         let token = Zeroizing::new(uuid::Uuid::new_v4().to_string());
@@ -149,7 +149,7 @@ impl Core {
         let vars = BTreeMap::from([
             ("link".to_owned(), link.to_string()),
             ("tenant_name".to_owned(), tenant.name.clone()),
-            ("email".to_owned(), email.to_owned()),
+            ("email".to_owned(), address.clone()),
             (
                 "expires_in".to_owned(),
                 humantime_serde::re::humantime::format_duration(rules.reset_ttl).to_string(),
@@ -159,7 +159,7 @@ impl Core {
             template: RESET_KIND.to_owned(),
             tenant: tenant.slug.clone(),
             locale: locale.to_owned(),
-            to: email.to_owned(),
+            to: address.clone(),
             vars,
         };
         let id = MessageId::new();
@@ -194,7 +194,10 @@ impl Core {
             created_at: now,
             sent_at: None,
         };
-        self.store.create_reset(&reset, &message).await?;
+        if !self.store.create_reset(&reset, &message, &limits).await? {
+            self.audit(skip("throttled", Some(user.id))).await;
+            return Ok(());
+        }
         self.outbox_signal.notify_one();
         self.audit(AuditRecord {
             action: "password.reset_requested",

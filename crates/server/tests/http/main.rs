@@ -9,5 +9,7 @@ mod bad_inputs;
 mod cli;
 mod lifecycle;
 mod nodes;
+mod password;
 mod proxy;
+mod smtp;
 mod tokens;

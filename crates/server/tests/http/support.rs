@@ -27,6 +27,9 @@ brand_urls = ["acme.example.com"]
 [tenants.tokens]
 refresh_retry_window = "1s"
 
+[tenants.passwords]
+reset_mails_per_minute = 2
+
 [[tenants.stores]]
 code = "DEFAULT"
 company_id = 1
@@ -43,6 +46,7 @@ client_id = "acme-web"
 api_key = "acme-web-api-key-0001"
 kinds = ["customer", "operator"]
 grants = ["password", "refresh_token"]
+redirect_hosts = ["shop.example.com"]
 
 [[tenants.apps]]
 client_id = "acme-batch"
@@ -319,6 +323,35 @@ impl Server {
             .await;
         assert!(out.ok, "{}", out.stderr);
         serde_json::from_str(&out.stdout).unwrap()
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash would, and starts a new one on the same
+    /// directory, database and address.
+    pub async fn crash_and_restart(mut self) -> Server {
+        let mut child = self.child.take().unwrap();
+        child.kill().await.unwrap();
+        let listen = self.base.trim_start_matches("http://").to_owned();
+        let Server {
+            dir,
+            mut setup,
+            database,
+            ..
+        } = self;
+        setup.listen = Some(listen);
+        let mut server = Server::start_in(dir, setup).await;
+        server.database = database;
+        server
+    }
+
+    /// POST a JSON body with the web app's credentials in HTTP Basic.
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.http
+            .post(self.url(path))
+            .basic_auth("acme-web", Some(API_KEY))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Stops the server with SIGTERM and returns whether it exited cleanly.
