@@ -253,3 +253,64 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const NO_IDS: PolicyContext<'static> = PolicyContext {
+        email: None,
+        username: None,
+    };
+
+    fn codes(level: PolicyLevel, password: &str) -> Vec<&'static str> {
+        level
+            .check(password, NO_IDS)
+            .into_iter()
+            .map(|v| v.code)
+            .collect()
+    }
+
+    proptest! {
+        /// A password with a character of every class and enough length passes the default rule.
+        #[test]
+        fn complete_passwords_pass(
+            upper in "[A-Z]{1,4}", lower in "[a-z]{1,4}", digit in "[0-9]{1,4}",
+            special in proptest::sample::select(SPECIAL_CHARACTERS.chars().collect::<Vec<_>>()),
+            filler in "[a-zA-Z0-9]{4,20}",
+        ) {
+            let password = format!("{upper}{lower}{digit}{special}{filler}");
+            prop_assert!(codes(PolicyLevel::Default, &password).is_empty(), "{password}");
+        }
+
+        /// Each missing class is reported, whatever else the password holds.
+        #[test]
+        fn every_missing_class_is_reported(password in "\\PC{0,40}") {
+            let found = codes(PolicyLevel::Default, &password);
+            prop_assert_eq!(found.contains(&"password_missing_digit"), !password.chars().any(|c| c.is_ascii_digit()));
+            prop_assert_eq!(found.contains(&"password_too_short"), password.chars().count() < 8);
+            let has_special = password.chars().any(|c| SPECIAL_CHARACTERS.contains(c));
+            prop_assert_eq!(found.contains(&"password_missing_special"), !has_special);
+        }
+
+        /// Codes are never repeated, and the check never panics, at every level.
+        #[test]
+        fn codes_are_unique(password in "\\PC{0,80}", level in proptest::sample::select(vec![
+            PolicyLevel::Default, PolicyLevel::Low, PolicyLevel::Medium, PolicyLevel::High,
+        ])) {
+            let mut found = codes(level, &password);
+            let n = found.len();
+            found.sort();
+            found.dedup();
+            prop_assert_eq!(found.len(), n);
+        }
+
+        /// Adding characters never makes a password shorter than the minimum again.
+        #[test]
+        fn longer_is_never_too_short(password in "\\PC{8,40}", extra in "\\PC{0,10}") {
+            let longer = format!("{password}{extra}");
+            prop_assert!(!codes(PolicyLevel::Default, &longer).contains(&"password_too_short"));
+        }
+    }
+}

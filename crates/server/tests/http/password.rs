@@ -414,6 +414,46 @@ async fn an_email_survives_a_crash_and_a_mail_outage() {
     assert_eq!(resp.status(), 204);
 }
 
+/// Without SMTP, `serve --demo` writes e-mails as files and logs where.
+#[tokio::test]
+async fn demo_mode_writes_emails_to_files() {
+    let setup = Setup {
+        serve_args: vec!["--demo"],
+        ..Setup::default()
+    };
+    let server = Server::start_in(tempfile::tempdir().unwrap(), setup).await;
+    let resp = server
+        .http
+        .post(server.url("/v1/password/forgot"))
+        .basic_auth("demo-shop", Some("demo-shop-api-key-0001"))
+        .json(&json!({"email": "alice@demo.localhost", "redirect_url": "http://localhost:3000/reset"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let mail_dir = server.dir.path().join("mail");
+    let mut files = Vec::new();
+    for _ in 0..50 {
+        files = std::fs::read_dir(&mail_dir)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        if !files.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(files.len(), 1, "one .eml file in {}", mail_dir.display());
+    let mail = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(files[0].extension().is_some_and(|e| e == "eml"));
+    assert_eq!(recipient(&mail), "alice@demo.localhost");
+    token_in(&mail);
+    let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
+    eventually("the log to name the file", || async {
+        server.logs().contains(&name)
+    })
+    .await;
+}
+
 crate::on_both_stores!(
     reset_by_email_end_to_end,
     forgot_password_tells_nothing_and_refuses_bad_input,

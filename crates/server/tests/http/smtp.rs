@@ -123,5 +123,8 @@ pub fn recipient(message: &str) -> String {
 
 /// The message with quoted-printable soft line breaks and `=3D` undone (enough for links).
 pub fn decoded(message: &str) -> String {
-    message.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
+    message
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
 }

@@ -94,6 +94,8 @@ pub struct Setup {
     pub listen: Option<String>,
     /// The database; `None` is a SQLite file in the test's directory.
     pub database_url: Option<String>,
+    /// More arguments for `serve`.
+    pub serve_args: Vec<&'static str>,
 }
 
 impl Default for Setup {
@@ -103,6 +105,7 @@ impl Default for Setup {
             env: Vec::new(),
             listen: None,
             database_url: None,
+            serve_args: Vec::new(),
         }
     }
 }
@@ -145,6 +148,7 @@ impl Server {
                 "--listen",
                 setup.listen.as_deref().unwrap_or("127.0.0.1:0"),
             ])
+            .args(&setup.serve_args)
             .env("PORTCULLIS_LOG_FORMAT", "json")
             .env("PORTCULLIS_LOG_LEVEL", "info")
             .stdout(Stdio::null())
