@@ -1,5 +1,6 @@
 //! Everything a store holds, for copying one store into another (`portcullis migrate-store`).
-//! Sessions are copied only while live; expired ones would be pruned anyway.
+//! Expired sessions are left behind; revoked ones are copied (and their revocation recorded
+//! again in the target's change feed) while their tokens could still be presented.
 
 use crate::app::ClientApp;
 use crate::audit::{AuditEvent, AuditFilter};
@@ -51,15 +52,20 @@ impl Snapshot {
                 snap.users.push(u);
             }
         }
-        let live = SessionFilter {
-            live_at: Some(now),
+        // Live sessions with their refresh tokens, and revoked ones whose access tokens may
+        // still circulate, so the target keeps refusing them.
+        let all = SessionFilter {
             limit: u32::MAX,
             ..Default::default()
         };
-        for s in store.list_sessions(&live).await? {
-            snap.refresh_tokens
-                .extend(store.list_refresh_tokens(s.id).await?);
-            snap.sessions.push(s);
+        for s in store.list_sessions(&all).await? {
+            if s.is_live(now) {
+                snap.refresh_tokens
+                    .extend(store.list_refresh_tokens(s.id).await?);
+                snap.sessions.push(s);
+            } else if s.revoked_at.is_some() && now < s.absolute_expires_at {
+                snap.sessions.push(s);
+            }
         }
         Ok(snap)
     }

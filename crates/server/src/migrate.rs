@@ -11,6 +11,11 @@ pub async fn run(settings: &Settings, from: &str, to: &str) -> anyhow::Result<()
     if from == to {
         bail!("--from and --to name the same database");
     }
+    if let Some(path) = crate::config::sqlite_path(from)
+        && !path.exists()
+    {
+        bail!("the source database {} does not exist", path.display());
+    }
     let (source, _) = open_store(from, settings).await?;
     let (target, _) = open_store(to, settings).await?;
     let snapshot = Snapshot::take(source.as_ref(), SystemClock.now()).await?;

@@ -3,10 +3,11 @@
 use crate::directory::{
     insert_key_row, upsert_app, upsert_profile, upsert_storefront, upsert_tenant,
 };
-use crate::feed::insert_audit;
+use crate::feed::{insert_audit, record_change};
 use crate::sessions::{insert_refresh, insert_session};
 use crate::users::{assign_profiles, upsert_user};
 use crate::{PgStore, db_err};
+use portcullis_core::session::ChangeKind;
 use portcullis_core::snapshot::Snapshot;
 use portcullis_core::{StoreError, StoreResult};
 
@@ -45,6 +46,10 @@ impl PgStore {
         }
         for s in &snap.sessions {
             insert_session(&mut tx, s).await?;
+            if let Some(at) = s.revoked_at {
+                // Nodes on the target learn of it from the feed, as of any revocation.
+                record_change(&mut tx, at, &ChangeKind::SessionRevoked(s.id)).await?;
+            }
         }
         for r in &snap.refresh_tokens {
             insert_refresh(&mut tx, r).await?;

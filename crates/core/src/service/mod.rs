@@ -71,6 +71,9 @@ pub struct Core {
     /// Last change-feed entry applied.
     cursor: AtomicI64,
     sync_lock: tokio::sync::Mutex<()>,
+    /// Set when the feed says the directory or the keys changed, until a reload succeeds.
+    directory_stale: std::sync::atomic::AtomicBool,
+    keys_stale: std::sync::atomic::AtomicBool,
     /// Woken when this node queues an e-mail, so the worker sends it at once.
     outbox_signal: Arc<tokio::sync::Notify>,
 }
@@ -97,6 +100,8 @@ impl Core {
             cursor: AtomicI64::new(0),
             sync_lock: tokio::sync::Mutex::new(()),
             outbox_signal: Arc::new(tokio::sync::Notify::new()),
+            directory_stale: std::sync::atomic::AtomicBool::new(false),
+            keys_stale: std::sync::atomic::AtomicBool::new(false),
         };
         core.reload_directory().await?;
         core.ensure_keys().await?;
@@ -199,7 +204,6 @@ impl Core {
         let now = self.now();
         let window = self.revocation_window();
         let not_before = now.minus(window);
-        let (mut reload_dir, mut reload_keys) = (false, false);
         loop {
             let after = self.cursor.load(Ordering::SeqCst);
             let batch = self.store.changes_after(after, not_before, 1000).await?;
@@ -211,8 +215,10 @@ impl Core {
                     ChangeKind::SessionRevoked(sid) => {
                         self.validator.mark_revoked(*sid, change.at.plus(window))
                     }
-                    ChangeKind::KeysChanged => reload_keys = true,
-                    ChangeKind::DirectoryChanged => reload_dir = true,
+                    ChangeKind::KeysChanged => self.keys_stale.store(true, Ordering::SeqCst),
+                    ChangeKind::DirectoryChanged => {
+                        self.directory_stale.store(true, Ordering::SeqCst)
+                    }
                 }
             }
             self.cursor.store(last, Ordering::SeqCst);
@@ -220,11 +226,15 @@ impl Core {
                 break;
             }
         }
-        if reload_dir {
+        // The flags stay set until a reload succeeds, so a failed one is retried next time
+        // even though the cursor has moved on.
+        if self.directory_stale.load(Ordering::SeqCst) {
             self.reload_directory().await?;
+            self.directory_stale.store(false, Ordering::SeqCst);
         }
-        if reload_keys {
+        if self.keys_stale.load(Ordering::SeqCst) {
             self.reload_keys().await?;
+            self.keys_stale.store(false, Ordering::SeqCst);
         }
         self.validator.prune(now);
         Ok(())

@@ -266,8 +266,23 @@ crate::on_both_stores!(
 /// and sessions.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_store_copies_everything_and_the_copy_serves() {
-    let source = Server::with(ACME).await;
+    // One issuer for source and copies, as a real migration keeps it.
+    let issuer = || Setup {
+        env: vec![("PORTCULLIS_ISSUER", "https://auth.example.com".into())],
+        ..Setup::default()
+    };
+    let source = Server::with_setup(ACME, issuer()).await;
     let tokens = source.login_alice().await;
+    let revoked = source.login_alice().await;
+    let revoked_access = revoked["access_token"].as_str().unwrap().to_owned();
+    let resp = source
+        .http
+        .post(source.url("/v1/logout"))
+        .bearer_auth(&revoked_access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
     let old_kid = jsonwebtoken::decode_header(tokens["access_token"].as_str().unwrap())
         .unwrap()
         .kid
@@ -303,9 +318,20 @@ async fn migrate_store_copies_everything_and_the_copy_serves() {
 
         let setup = Setup {
             database_url: Some(url.clone()),
-            ..Setup::default()
+            ..issuer()
         };
         let copy = Server::start_in(tempfile::tempdir().unwrap(), setup).await;
+        // Access tokens keep their state: the live one works, the logged-out one does not.
+        assert_eq!(
+            copy.introspect(tokens["access_token"].as_str().unwrap())
+                .await["active"],
+            true
+        );
+        assert_eq!(
+            copy.introspect(&revoked_access).await["active"],
+            false,
+            "revocations survive the move"
+        );
         // The live session came along: its refresh token works on the copy.
         let resp = copy.refresh(&refresh).await;
         assert_eq!(resp.status(), 200, "{url}");
@@ -330,4 +356,18 @@ async fn migrate_store_copies_everything_and_the_copy_serves() {
             2
         );
     }
+    let missing = source
+        .cli(&[
+            "migrate-store",
+            "--from",
+            "sqlite:///nonexistent/p.db",
+            "--to",
+            &targets[0].0,
+        ])
+        .await;
+    assert!(
+        !missing.ok && missing.stderr.contains("does not exist"),
+        "{}",
+        missing.stderr
+    );
 }
