@@ -30,10 +30,7 @@ pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
     if demo {
         crate::demo::install(&core, addr).await?;
     }
-    let api = ApiSettings {
-        body_limit: settings.http.body_limit,
-    };
-    let app = portcullis_api::router(core.clone(), &api)
+    let app = app_router(core.clone(), &settings)?
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             settings.http.request_timeout,
@@ -103,6 +100,44 @@ async fn sync_loop(core: Arc<Core>, changes: Option<Arc<Notify>>) {
             }
         }
     }
+}
+
+/// The native API and the enabled dialects, each under its prefix, with the dialects'
+/// OpenAPI documents at `/openapi/<dialect>.json`.
+fn app_router(core: Arc<Core>, settings: &Settings) -> anyhow::Result<axum::Router> {
+    let api = ApiSettings {
+        body_limit: settings.http.body_limit,
+    };
+    let mut app = portcullis_api::router(core.clone(), &api);
+    let djust = &settings.dialects.djust;
+    if djust.enabled {
+        app = mount(app, &djust.prefix, portcullis_dialect_djust::router(core))?;
+        let doc: &'static str = portcullis_dialect_djust::openapi_json().leak(); // built once per process
+        app = app.route(
+            "/openapi/djust.json",
+            axum::routing::get(move || async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    doc,
+                )
+            }),
+        );
+    }
+    Ok(app.layer(axum::extract::DefaultBodyLimit::max(
+        settings.http.body_limit,
+    )))
+}
+
+/// Mounts a dialect at the root (empty prefix) or under `/prefix`.
+fn mount(app: axum::Router, prefix: &str, dialect: axum::Router) -> anyhow::Result<axum::Router> {
+    let prefix = prefix.trim_end_matches('/');
+    if prefix.is_empty() {
+        return Ok(app.merge(dialect));
+    }
+    if !prefix.starts_with('/') {
+        anyhow::bail!("a dialect prefix must start with /: {prefix:?}");
+    }
+    Ok(app.nest(prefix, dialect))
 }
 
 /// Delivers queued e-mails: at once when this node queues one, and every second for those

@@ -7,6 +7,7 @@ mod support;
 
 mod bad_inputs;
 mod cli;
+mod djust;
 mod lifecycle;
 mod nodes;
 mod password;

@@ -320,6 +320,17 @@ impl Server {
         resp.json().await.unwrap()
     }
 
+    /// How many sessions a tenant has, revoked and expired included.
+    pub async fn sessions_of(&self, tenant: &str) -> usize {
+        let out = self
+            .cli(&["session", "list", "--tenant", tenant, "--all", "--json"])
+            .await;
+        assert!(out.ok, "{}", out.stderr);
+        serde_json::from_str::<Vec<Value>>(&out.stdout)
+            .unwrap()
+            .len()
+    }
+
     /// Sessions of the tenant, revoked and expired included, as the CLI lists them.
     pub async fn sessions(&self) -> Vec<Value> {
         let out = self
