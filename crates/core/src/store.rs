@@ -155,7 +155,7 @@ pub trait Store: Send + Sync + 'static {
     // Password resets.
     /// In one transaction: unless the outbox already holds, for `message.to` and
     /// `message.kind`, `max` messages created since `since` for any `(since, max)` of
-    /// `limits`, void the user's unused reset tokens, store `reset` and queue `message`.
+    /// `limits` (counted within `message.tenant_id`), void the user's unused reset tokens, store `reset` and queue `message`.
     /// Returns false (and writes nothing) when a limit is reached. Concurrent calls for one
     /// address are serialised, so limits hold under races.
     async fn create_reset(

@@ -30,7 +30,17 @@ impl Mailer for FileMailer {
             MailError::Transient(format!("cannot create {}: {e}", self.dir.display()))
         })?;
         let path = self.dir.join(format!("{}.eml", uuid::Uuid::now_v7()));
-        tokio::fs::write(&path, message.formatted())
+        // The file holds a working reset link: readable by its owner only.
+        let mut options = tokio::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        options.mode(0o600);
+        let write = async {
+            let mut file = options.open(&path).await?;
+            tokio::io::AsyncWriteExt::write_all(&mut file, &message.formatted()).await?;
+            tokio::io::AsyncWriteExt::flush(&mut file).await
+        };
+        write
             .await
             .map_err(|e| MailError::Transient(format!("cannot write {}: {e}", path.display())))?;
         tracing::info!(path = %path.display(), "e-mail written to a file (no SMTP server configured)");

@@ -151,6 +151,7 @@ mod tests {
                 ("tenant_name".into(), "ACME".into()),
                 ("email".into(), "alice@example.com".into()),
                 ("expires_in".into(), "1day".into()),
+                ("expires_in_hours".into(), "24".into()),
             ]),
         }
     }

@@ -75,11 +75,12 @@ impl PgStore {
             .map_err(db_err)?;
         for (since, max) in limits {
             let n: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND kind = $2 AND created_at >= $3",
+                "SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND kind = $2 AND created_at >= $3 AND tenant_id = $4",
             )
             .bind(&m.to)
             .bind(&m.kind)
             .bind(since.0)
+            .bind(m.tenant_id.0)
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;

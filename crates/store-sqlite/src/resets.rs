@@ -68,11 +68,12 @@ impl SqliteStore {
         let mut tx = self.write.begin().await.map_err(db_err)?;
         for (since, max) in limits {
             let n: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM outbox WHERE recipient = ? AND kind = ? AND created_at >= ?",
+                "SELECT COUNT(*) FROM outbox WHERE recipient = ? AND kind = ? AND created_at >= ? AND tenant_id = ?",
             )
             .bind(&m.to)
             .bind(&m.kind)
             .bind(since.0)
+            .bind(m.tenant_id.0.to_string())
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;

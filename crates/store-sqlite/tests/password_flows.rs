@@ -140,3 +140,53 @@ async fn a_reset_token_expires_after_its_lifetime() {
         "delivered messages keep no secret"
     );
 }
+
+#[tokio::test]
+async fn a_link_cannot_reopen_a_disabled_account() {
+    let (_dir, core, _clock) = setup().await;
+    let mailer = Recorder::default();
+    let token = reset_token(&core, &mailer).await;
+    let app = core
+        .authenticate_client("web", "web-api-key-0123456789")
+        .unwrap();
+    let tenant = core.tenant_by_slug("acme").unwrap();
+    let alice = core
+        .find_user(
+            &tenant,
+            portcullis_core::user::UserKind::Customer,
+            "alice@example.com",
+        )
+        .await
+        .unwrap();
+    core.set_user_status(&alice, portcullis_core::user::UserStatus::Disabled, "test")
+        .await
+        .unwrap();
+    let err = core
+        .reset_password(
+            &app,
+            &token,
+            Zeroizing::new("N3w-Passw0rd!".into()),
+            &Default::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            CoreError::InvalidGrant {
+                code: "reset_token_invalid",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let unchanged = core
+        .find_user(
+            &tenant,
+            portcullis_core::user::UserKind::Customer,
+            "alice@example.com",
+        )
+        .await
+        .unwrap();
+    assert_eq!(unchanged.password_hash, alice.password_hash);
+}

@@ -8,8 +8,9 @@ use crate::ids::MessageId;
 use crate::outbox::{MailError, MailRequest, Mailer, OutboxFilter, OutboxMessage, OutboxOutcome};
 use crate::secret;
 
-/// Messages taken per round.
-const BATCH: u32 = 10;
+/// Messages taken per claim. One at a time, so each is sent well within its own lease and a
+/// slow SMTP exchange cannot make another worker's lease expire on messages still queued here.
+const BATCH: u32 = 1;
 
 impl Core {
     /// Delivers every message that is due now. Returns how many were attempted.

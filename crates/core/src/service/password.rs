@@ -151,6 +151,10 @@ impl Core {
             ("tenant_name".to_owned(), tenant.name.clone()),
             ("email".to_owned(), address.clone()),
             (
+                "expires_in_hours".to_owned(),
+                rules.reset_ttl.as_secs().div_ceil(3600).to_string(),
+            ),
+            (
                 "expires_in".to_owned(),
                 humantime_serde::re::humantime::format_duration(rules.reset_ttl).to_string(),
             ),
@@ -259,6 +263,10 @@ impl Core {
             .get_user(record.user_id)
             .await?
             .ok_or_else(invalid_token)?;
+        if user.status != UserStatus::Active {
+            // A link sent before the account was disabled or locked must not reopen it.
+            return Err(invalid_token());
+        }
         let policy_ctx = PolicyContext {
             email: user.email.as_deref(),
             username: user.username.as_deref(),
