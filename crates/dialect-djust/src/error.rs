@@ -70,6 +70,9 @@ impl From<CoreError> for DjError {
         match e {
             CoreError::InvalidRequest {
                 message, fields, ..
+            } if fields.is_empty() => DjError::bad_request(code, message),
+            CoreError::InvalidRequest {
+                message, fields, ..
             } => {
                 let mut out = DjError::bad_request(code, message);
                 out.body.errors = fields

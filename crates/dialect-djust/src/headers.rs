@@ -116,6 +116,35 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
+/// An optional JSON body: empty means `None`; anything else must be JSON.
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
+    type Rejection = DjError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, DjError> {
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|r| {
+                if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    DjError::new(
+                        r.status(),
+                        "body_too_large",
+                        "the request body is too large",
+                    )
+                } else {
+                    DjError::bad_request("malformed_body", r.body_text())
+                }
+            })?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(None));
+        }
+        serde_json::from_slice(&body)
+            .map(|v| OptionalJson(Some(v)))
+            .map_err(|e| DjError::bad_request("malformed_json", format!("malformed JSON: {e}")))
+    }
+}
+
 /// A required text field of a body.
 pub fn required(value: Option<String>, name: &str) -> Result<String, DjError> {
     value

@@ -1,7 +1,7 @@
 //! The DJUST routes. Each parses DJUST's request, calls the core, renders DJUST's answer.
 
 use crate::error::{DjError, ErrorDto};
-use crate::headers::{Dj, Json, bearer, required};
+use crate::headers::{Dj, Json, OptionalJson, bearer, required};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use portcullis_core::Core;
@@ -35,8 +35,18 @@ pub struct UserDto {
     id: Option<String>,
 }
 
-fn authentication(pair: TokenPair) -> axum::Json<AuthenticationResponseDto> {
-    axum::Json(AuthenticationResponseDto {
+/// The answer of a login or refresh; tokens must never be cached.
+type Authentication = (
+    [(axum::http::HeaderName, &'static str); 2],
+    axum::Json<AuthenticationResponseDto>,
+);
+
+fn authentication(pair: TokenPair) -> Authentication {
+    let no_store = [
+        (axum::http::header::CACHE_CONTROL, "no-store"),
+        (axum::http::header::PRAGMA, "no-cache"),
+    ];
+    let dto = AuthenticationResponseDto {
         token: TokenDto {
             access_token: pair.access_token,
             expire_at: pair.access_expires_at.secs(),
@@ -45,7 +55,8 @@ fn authentication(pair: TokenPair) -> axum::Json<AuthenticationResponseDto> {
         user: UserDto {
             id: pair.user_id.map(|u| u.to_string()),
         },
-    })
+    };
+    (no_store, axum::Json(dto))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -74,7 +85,7 @@ pub async fn token(
     State(core): S,
     dj: Dj,
     Json(req): Json<TokenRequest>,
-) -> Result<axum::Json<AuthenticationResponseDto>, DjError> {
+) -> Result<Authentication, DjError> {
     let login = required(req.username, "username")?;
     let password = req
         .password
@@ -155,7 +166,7 @@ pub async fn refresh_token(
     State(core): S,
     dj: Dj,
     Json(req): Json<RefreshRequest>,
-) -> Result<axum::Json<AuthenticationResponseDto>, DjError> {
+) -> Result<Authentication, DjError> {
     let token = required(req.refresh_token, "refreshToken")?;
     Ok(authentication(
         core.refresh(&dj.app, &token, &dj.ctx).await?,
@@ -178,17 +189,23 @@ pub async fn revoke_token(
     State(core): S,
     dj: Dj,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    OptionalJson(extra): OptionalJson<RefreshRequest>,
 ) -> Result<StatusCode, DjError> {
     let token = bearer(&headers)?;
     let claims = core.validate_access(&token)?;
-    // The body is optional; when present it must be JSON.
-    let extra: RefreshRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        RefreshRequest::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| DjError::bad_request("malformed_json", format!("malformed JSON: {e}")))?
-    };
+    // Only the tenant's own tokens: an app cannot log out another tenant's users.
+    let tenant = core
+        .directory()
+        .tenant(dj.app.tenant_id)
+        .map(|t| t.slug.clone())
+        .unwrap_or_default();
+    if claims.tenant != tenant {
+        return Err(DjError::unauthorized(
+            "invalid_token",
+            "a valid Bearer access token is required",
+        ));
+    }
+    let extra = extra.unwrap_or_default();
     core.logout(&claims, &dj.ctx).await?;
     if let Some(refresh) = extra.refresh_token.filter(|t| !t.is_empty()) {
         core.revoke_token(&dj.app, &refresh, &dj.ctx).await?;

@@ -149,6 +149,16 @@ async fn the_seed_requests_work_as_written() {
         (Some("operator"), Some("store-123"), Some("view-456"))
     );
 
+    // Token answers are never cached.
+    let resp = post(
+        &server,
+        "/auth/token",
+        "OPERATOR",
+        &json!({"username": "your-username", "password": "your-password"}),
+    )
+    .await;
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+
     // AUTH-100 is AUTH-101 with dj-client ACCOUNT; SUPPLIER too.
     let resp = post(
         &server,

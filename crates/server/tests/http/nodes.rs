@@ -298,3 +298,37 @@ async fn a_node_that_loses_its_database_says_so_keeps_validating_and_recovers() 
         200
     );
 }
+
+/// The TLS mode is a setting: `require` connects (this server has TLS on), `verify-full`
+/// refuses a server whose certificate it cannot verify, and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tls_mode_is_honoured() {
+    if postgres_url().is_none() {
+        eprintln!("SKIPPED: set PORTCULLIS_TEST_POSTGRES_URL to run the PostgreSQL TLS test");
+        return;
+    }
+    let db = TestDatabase::create();
+    let setup = |mode: &str| Setup {
+        database_url: Some(db.url.clone()),
+        env: vec![("PORTCULLIS_DATABASE__TLS_MODE", mode.to_owned())],
+        ..Setup::default()
+    };
+    let node = Server::start_in(tempfile::tempdir().unwrap(), setup("require")).await;
+    assert_eq!(
+        node.http
+            .get(node.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_cli_with(dir.path(), &setup("verify-full"), &["export"]).await;
+    assert!(!out.ok, "an unverifiable certificate is refused");
+    assert!(
+        out.stderr.to_lowercase().contains("postgresql"),
+        "{}",
+        out.stderr
+    );
+}

@@ -460,3 +460,56 @@ crate::on_both_stores!(
     a_newer_link_or_a_password_change_voids_older_links,
     an_email_survives_a_crash_and_a_mail_outage,
 );
+
+/// An operator sees a message that gave up, sends it again once SMTP is back, and purges it.
+#[tokio::test]
+async fn the_outbox_commands_list_retry_and_purge() {
+    let mut smtp = SmtpServer::stopped();
+    let mut setup = mail_setup(&smtp);
+    setup
+        .env
+        .push(("PORTCULLIS_OUTBOX__MAX_ATTEMPTS", "1".into()));
+    let server = Server::with_setup(ACME, setup).await;
+    assert_eq!(
+        server
+            .post_json("/v1/password/forgot", &forgot("alice@example.com"))
+            .await
+            .status(),
+        202
+    );
+    eventually("the message to give up", || async {
+        outbox(&server)
+            .await
+            .first()
+            .is_some_and(|m| m["status"] == "dead")
+    })
+    .await;
+    let dead = server.cli(&["outbox", "list", "--status", "dead"]).await;
+    assert!(
+        dead.ok && dead.stdout.contains("alice@example.com"),
+        "{}",
+        dead.stdout
+    );
+    let id = outbox(&server).await[0]["id"].as_str().unwrap().to_owned();
+
+    smtp.run().await;
+    let retried = server.cli(&["outbox", "retry", &id]).await;
+    assert!(retried.ok, "{}", retried.stderr);
+    smtp.wait_for(1).await;
+    eventually("the message to be sent", || async {
+        outbox(&server).await[0]["status"] == "sent"
+    })
+    .await;
+    let again = server.cli(&["outbox", "retry", &id]).await;
+    assert!(!again.ok, "a sent message is not sent again");
+    let bad = server.cli(&["outbox", "retry", "not-an-id"]).await;
+    assert!(!bad.ok);
+
+    let purged = server.cli(&["outbox", "purge", "--older-than", "0s"]).await;
+    assert!(
+        purged.ok && purged.stdout.starts_with('1'),
+        "{}",
+        purged.stdout
+    );
+    assert!(outbox(&server).await.is_empty());
+}
