@@ -78,6 +78,13 @@ impl Directory {
             .find(|s| s.is_default)
             .or_else(|| stores.first())
     }
+    /// The store of a tenant with a JRNI company id.
+    pub fn store_by_company(&self, tenant: TenantId, company_id: i64) -> Option<&Storefront> {
+        self.stores(tenant)
+            .iter()
+            .find(|s| s.company_id == Some(company_id))
+    }
+
     pub fn store_by_code(&self, tenant: TenantId, code: &str) -> Option<&Storefront> {
         self.stores(tenant).iter().find(|s| s.code == code)
     }

@@ -11,6 +11,7 @@ pub mod directory;
 pub mod error;
 pub mod ids;
 pub mod keys;
+pub mod opaque;
 pub mod outbox;
 pub mod password;
 pub mod policy;

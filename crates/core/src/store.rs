@@ -10,6 +10,7 @@ use crate::clock::Timestamp;
 use crate::ids::MessageId;
 use crate::ids::{SessionId, TenantId, UserId};
 use crate::keys::StoredKey;
+use crate::opaque::OpaqueRecord;
 use crate::outbox::{OutboxFilter, OutboxMessage, OutboxOutcome};
 use crate::profile::Profile;
 use crate::provisioning::ProvisionPlan;
@@ -192,4 +193,15 @@ pub trait Store: Send + Sync + 'static {
     async fn retry_outbox(&self, id: MessageId, now: Timestamp) -> StoreResult<bool>;
     /// Deletes sent and dead messages created before `before`.
     async fn purge_outbox(&self, before: Timestamp) -> StoreResult<u64>;
+
+    // Opaque tokens (JRNI).
+    /// Insert a session together with its opaque token.
+    async fn create_opaque_session(
+        &self,
+        session: &Session,
+        token: &OpaqueRecord,
+    ) -> StoreResult<()>;
+    async fn find_opaque(&self, hash: &SecretHash) -> StoreResult<Option<OpaqueRecord>>;
+    /// Record a later use of the token; never moves its last use backwards.
+    async fn touch_opaque(&self, hash: &SecretHash, at: Timestamp) -> StoreResult<()>;
 }

@@ -84,6 +84,12 @@ pub struct TokenSettings {
     pub session_max_age: Duration,
     /// The `aud` claim of access tokens; empty means the tenant's slug.
     pub audience: String,
+    /// Opaque tokens (JRNI `Auth-Token`) end this long after their last use.
+    #[serde(with = "humantime_serde")]
+    pub opaque_idle_ttl: Duration,
+    /// Guest (basket) opaque tokens end this long after their last use.
+    #[serde(with = "humantime_serde")]
+    pub guest_idle_ttl: Duration,
 }
 
 impl Default for TokenSettings {
@@ -95,6 +101,8 @@ impl Default for TokenSettings {
             refresh_retry_window: Duration::from_secs(10),
             session_max_age: Duration::from_secs(30 * 24 * 3600),
             audience: String::new(),
+            opaque_idle_ttl: Duration::from_secs(24 * 3600),
+            guest_idle_ttl: Duration::from_secs(15 * 60),
         }
     }
 }

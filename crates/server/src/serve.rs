@@ -102,6 +102,14 @@ async fn sync_loop(core: Arc<Core>, changes: Option<Arc<Notify>>) {
     }
 }
 
+/// A dialect: its name, settings, routes and OpenAPI document.
+type Dialect<'a> = (
+    &'static str,
+    &'a crate::config::DialectConfig,
+    fn(Arc<Core>) -> axum::Router,
+    fn() -> String,
+);
+
 /// The native API and the enabled dialects, each under its prefix, with the dialects'
 /// OpenAPI documents at `/openapi/<dialect>.json`.
 fn app_router(core: Arc<Core>, settings: &Settings) -> anyhow::Result<axum::Router> {
@@ -109,12 +117,28 @@ fn app_router(core: Arc<Core>, settings: &Settings) -> anyhow::Result<axum::Rout
         body_limit: settings.http.body_limit,
     };
     let mut app = portcullis_api::router(core.clone(), &api);
-    let djust = &settings.dialects.djust;
-    if djust.enabled {
-        app = mount(app, &djust.prefix, portcullis_dialect_djust::router(core))?;
-        let doc: &'static str = portcullis_dialect_djust::openapi_json().leak(); // built once per process
+    let dialects: [Dialect<'_>; 2] = [
+        (
+            "djust",
+            &settings.dialects.djust,
+            portcullis_dialect_djust::router,
+            portcullis_dialect_djust::openapi_json,
+        ),
+        (
+            "jrni",
+            &settings.dialects.jrni,
+            portcullis_dialect_jrni::router,
+            portcullis_dialect_jrni::openapi_json,
+        ),
+    ];
+    for (name, config, router, openapi) in dialects {
+        if !config.enabled {
+            continue;
+        }
+        app = mount(app, &config.prefix, router(core.clone()))?;
+        let doc: &'static str = openapi().leak(); // built once per process
         app = app.route(
-            "/openapi/djust.json",
+            &format!("/openapi/{name}.json"),
             axum::routing::get(move || async move {
                 (
                     [(axum::http::header::CONTENT_TYPE, "application/json")],

@@ -890,3 +890,59 @@ pub async fn outbox_claims_are_exclusive_and_retried(store: S) {
         "only the sent one is sent or dead now"
     );
 }
+
+pub async fn opaque_tokens_record_their_last_use(store: S) {
+    let w = world("acme");
+    store.apply_provisioning(&w.plan()).await.unwrap();
+    let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
+    store.insert_user(&alice, &[]).await.unwrap();
+    let session = w.session(&alice, T0);
+    let record = portcullis_core::opaque::OpaqueRecord {
+        hash: SecretHash::of("opaque-token"),
+        session_id: session.id,
+        role: "member".into(),
+        created_at: T0,
+        last_used_at: T0,
+        idle_ttl: secs(86_400),
+    };
+    store
+        .create_opaque_session(&session, &record)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_opaque(&record.hash).await.unwrap(),
+        Some(record.clone())
+    );
+    assert_eq!(
+        store.get_session(session.id).await.unwrap(),
+        Some(session.clone())
+    );
+    let t1 = T0.plus(secs(120));
+    store.touch_opaque(&record.hash, t1).await.unwrap();
+    store
+        .touch_opaque(&record.hash, T0.plus(secs(60)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .find_opaque(&record.hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at,
+        t1,
+        "never backwards"
+    );
+    // The same token again, or the same session again: refused, nothing half-written.
+    let mut again = w.session(&alice, T0);
+    again.id = portcullis_core::ids::SessionId::new();
+    assert!(matches!(
+        store.create_opaque_session(&again, &record).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_session(again.id).await.unwrap(), None);
+    assert_eq!(
+        store.find_opaque(&SecretHash::of("other")).await.unwrap(),
+        None
+    );
+}

@@ -76,6 +76,7 @@ macro_rules! conformance_tests {
             snapshot_counts_and_restore_guard,
             password_resets_supersede_and_spend_once,
             outbox_claims_are_exclusive_and_retried,
+            opaque_tokens_record_their_last_use,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

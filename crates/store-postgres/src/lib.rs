@@ -8,6 +8,7 @@ mod codec;
 mod directory;
 mod feed;
 mod listen;
+mod opaque;
 mod resets;
 mod restore;
 mod sessions;

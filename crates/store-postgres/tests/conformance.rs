@@ -35,3 +35,18 @@ async fn fresh() -> Option<Fresh> {
 }
 
 portcullis_store_conformance::conformance_tests!(fresh());
+
+/// Says out loud whether the PostgreSQL tests ran (its output is always shown, see
+/// `.config/nextest.toml`).
+#[test]
+fn postgres_tests_are_enabled() {
+    match std::env::var("PORTCULLIS_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => eprintln!(
+            "PostgreSQL tests run against {}",
+            url.split('@').next_back().unwrap_or("?")
+        ),
+        _ => eprintln!(
+            "SKIPPED: every PostgreSQL test (store suite, HTTP tests on PostgreSQL, multi-node tests) passed without running: set PORTCULLIS_TEST_POSTGRES_URL"
+        ),
+    }
+}

@@ -7,6 +7,7 @@
 mod codec;
 mod directory;
 mod feed;
+mod opaque;
 mod resets;
 mod restore;
 mod sessions;

@@ -8,6 +8,7 @@ use portcullis_core::audit::{AuditEvent, AuditFilter};
 use portcullis_core::ids::MessageId;
 use portcullis_core::ids::{ProfileId, SessionId, TenantId, UserId};
 use portcullis_core::keys::StoredKey;
+use portcullis_core::opaque::OpaqueRecord;
 use portcullis_core::outbox::{OutboxFilter, OutboxMessage, OutboxOutcome};
 use portcullis_core::profile::Profile;
 use portcullis_core::provisioning::ProvisionPlan;
@@ -205,5 +206,18 @@ impl Store for SqliteStore {
     }
     async fn purge_outbox(&self, before: Timestamp) -> StoreResult<u64> {
         self.purge_outbox(before).await
+    }
+    async fn create_opaque_session(
+        &self,
+        session: &Session,
+        token: &OpaqueRecord,
+    ) -> StoreResult<()> {
+        self.create_opaque_session(session, token).await
+    }
+    async fn find_opaque(&self, hash: &SecretHash) -> StoreResult<Option<OpaqueRecord>> {
+        self.find_opaque(hash).await
+    }
+    async fn touch_opaque(&self, hash: &SecretHash, at: Timestamp) -> StoreResult<()> {
+        self.touch_opaque(hash, at).await
     }
 }

@@ -15,6 +15,13 @@ use jsonwebtoken::Header;
 use tracing::instrument;
 use zeroize::Zeroizing;
 
+/// A user whose credentials were just checked.
+pub struct Authenticated {
+    pub tenant: Tenant,
+    pub user: User,
+    pub store: Option<Storefront>,
+}
+
 /// A password login as every API asks for it.
 pub struct PasswordLogin {
     /// E-mail or username.
@@ -46,6 +53,20 @@ impl Core {
             .ok_or(CoreError::InvalidClient)?;
         let tenant_enabled = dir.tenant(app.tenant_id).is_some_and(|t| t.enabled);
         if !presented.ct_eq(&app.key_hash) || !app.enabled || !tenant_enabled {
+            return Err(CoreError::InvalidClient);
+        }
+        Ok(app.clone())
+    }
+
+    /// Identify an app by its public client id alone (JRNI `App-Id`): the app names the
+    /// tenant; users still prove who they are.
+    pub fn app_by_client_id(&self, client_id: &str) -> CoreResult<ClientApp> {
+        let dir = self.directory();
+        let app = dir
+            .app_by_client_id(client_id)
+            .ok_or(CoreError::InvalidClient)?;
+        let tenant_enabled = dir.tenant(app.tenant_id).is_some_and(|t| t.enabled);
+        if !app.enabled || !tenant_enabled {
             return Err(CoreError::InvalidClient);
         }
         Ok(app.clone())
@@ -91,17 +112,14 @@ impl Core {
         Ok(own.or_else(|| dir.default_store(tenant.id)).cloned())
     }
 
-    #[instrument(skip_all, fields(client_id = %app.client_id))]
-    pub async fn login_password(
+    /// Checks a user's credentials for `app`: kind allowed, store known, password right,
+    /// account active. A hash in an old format is upgraded on the way. Every failure is
+    /// audited; wrong login and wrong password are the same error.
+    pub async fn authenticate_user(
         &self,
         app: &ClientApp,
-        req: PasswordLogin,
-    ) -> CoreResult<TokenPair> {
-        if !app.allows(Grant::Password) {
-            return Err(CoreError::UnauthorizedClient(
-                "the client may not use the password grant".into(),
-            ));
-        }
+        req: &PasswordLogin,
+    ) -> CoreResult<Authenticated> {
         let tenant = self.tenant(app.tenant_id)?;
         let kind = match req.kind {
             Some(k) if app.kinds.contains(&k) => k,
@@ -162,7 +180,8 @@ impl Core {
             }
         }
         if verified.needs_rehash {
-            self.rehash(user, stored.as_deref(), req.password).await;
+            self.rehash(user, stored.as_deref(), req.password.clone())
+                .await;
         }
         let store = self.resolve_store(&tenant, req.store.as_deref(), Some(user))?;
         if let (Some(view), Some(s)) = (req.store_view.as_deref(), store.as_ref())
@@ -174,6 +193,30 @@ impl Core {
                 format!("store {} has no view {view:?}", s.code),
             ));
         }
+        Ok(Authenticated {
+            tenant,
+            user: user.clone(),
+            store,
+        })
+    }
+
+    #[instrument(skip_all, fields(client_id = %app.client_id))]
+    pub async fn login_password(
+        &self,
+        app: &ClientApp,
+        req: PasswordLogin,
+    ) -> CoreResult<TokenPair> {
+        if !app.allows(Grant::Password) {
+            return Err(CoreError::UnauthorizedClient(
+                "the client may not use the password grant".into(),
+            ));
+        }
+        let Authenticated {
+            tenant,
+            user,
+            store,
+        } = self.authenticate_user(app, &req).await?;
+        let user = &user;
         let profiles = self.store.user_profile_names(user.id).await?;
         let subject = Subject {
             tenant: &tenant,

@@ -6,6 +6,7 @@ mod admin;
 mod delivery;
 mod import;
 mod login;
+mod opaque;
 mod password;
 mod refresh;
 mod tokens;
@@ -13,6 +14,7 @@ mod tokens;
 pub use admin::NewUser;
 pub use import::ImportReport;
 pub use login::PasswordLogin;
+pub use opaque::{OpaqueGrant, TOUCH_GRANULARITY};
 pub use password::ForgotPassword;
 pub use tokens::Introspection;
 
@@ -71,6 +73,9 @@ pub struct Core {
     /// Last change-feed entry applied.
     cursor: AtomicI64,
     sync_lock: tokio::sync::Mutex<()>,
+    /// Opaque tokens this node has seen (JRNI), with their last use.
+    opaque:
+        moka::sync::Cache<crate::secret::SecretHash, Arc<std::sync::Mutex<opaque::OpaqueState>>>,
     /// Set when the feed says the directory or the keys changed, until a reload succeeds.
     directory_stale: std::sync::atomic::AtomicBool,
     keys_stale: std::sync::atomic::AtomicBool,
@@ -100,6 +105,7 @@ impl Core {
             cursor: AtomicI64::new(0),
             sync_lock: tokio::sync::Mutex::new(()),
             outbox_signal: Arc::new(tokio::sync::Notify::new()),
+            opaque: opaque::new_cache(),
             directory_stale: std::sync::atomic::AtomicBool::new(false),
             keys_stale: std::sync::atomic::AtomicBool::new(false),
         };

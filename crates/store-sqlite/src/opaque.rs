@@ -1,0 +1,70 @@
+//! Opaque tokens (JRNI): a session's token, stored as its hash, with its last use.
+
+use crate::codec::{get, get_ts, get_uuid};
+use crate::sessions::insert_session;
+use crate::{SqliteStore, db_err};
+use portcullis_core::ids::SessionId;
+use portcullis_core::opaque::OpaqueRecord;
+use portcullis_core::secret::SecretHash;
+use portcullis_core::session::Session;
+use portcullis_core::{StoreError, StoreResult, Timestamp};
+use sqlx::query;
+use std::time::Duration;
+
+fn opaque_from(row: &sqlx::sqlite::SqliteRow) -> StoreResult<OpaqueRecord> {
+    let hash: Vec<u8> = get(row, "hash")?;
+    let ttl: i64 = get(row, "idle_ttl_ms")?;
+    Ok(OpaqueRecord {
+        hash: SecretHash::from_slice(&hash)
+            .ok_or_else(|| StoreError::Internal("bad token hash".into()))?,
+        session_id: SessionId(get_uuid(row, "session_id")?),
+        role: get(row, "role")?,
+        created_at: get_ts(row, "created_at")?,
+        last_used_at: get_ts(row, "last_used_at")?,
+        idle_ttl: Duration::from_millis(u64::try_from(ttl).unwrap_or(0)),
+    })
+}
+
+impl SqliteStore {
+    pub(crate) async fn create_opaque_session(
+        &self,
+        s: &Session,
+        t: &OpaqueRecord,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        insert_session(&mut tx, s).await?;
+        query(
+            "INSERT INTO opaque_tokens (hash, session_id, role, created_at, last_used_at, idle_ttl_ms)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(t.hash.as_bytes().as_slice())
+        .bind(t.session_id.0.to_string())
+        .bind(&t.role)
+        .bind(t.created_at.0)
+        .bind(t.last_used_at.0)
+        .bind(i64::try_from(t.idle_ttl.as_millis()).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    pub(crate) async fn find_opaque(&self, hash: &SecretHash) -> StoreResult<Option<OpaqueRecord>> {
+        let row = query("SELECT * FROM opaque_tokens WHERE hash = ?")
+            .bind(hash.as_bytes().as_slice())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(opaque_from).transpose()
+    }
+
+    pub(crate) async fn touch_opaque(&self, hash: &SecretHash, at: Timestamp) -> StoreResult<()> {
+        query("UPDATE opaque_tokens SET last_used_at = MAX(last_used_at, ?) WHERE hash = ?")
+            .bind(at.0)
+            .bind(hash.as_bytes().as_slice())
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}
