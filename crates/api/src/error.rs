@@ -156,6 +156,9 @@ impl From<CoreError> for ApiError {
                 ApiError::new(bad, "invalid_grant", code, message)
             }
             CoreError::InvalidToken(msg) => ApiError::invalid_token(msg),
+            CoreError::Forbidden(msg) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", code, msg)
+            }
             CoreError::NotFound(what) => ApiError::new(
                 StatusCode::NOT_FOUND,
                 "not_found",

@@ -49,6 +49,9 @@ pub enum CoreError {
     /// A missing, malformed, expired or revoked access token.
     #[error("{0}")]
     InvalidToken(&'static str),
+    /// Authenticated, but not allowed this (another's basket, another company).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -108,6 +111,7 @@ impl CoreError {
             CoreError::AccountInactive(_) => "account_locked",
             CoreError::InvalidGrant { code, .. } => code,
             CoreError::InvalidToken(_) => "invalid_token",
+            CoreError::Forbidden(_) => "forbidden",
             CoreError::NotFound(_) => "not_found",
             CoreError::Conflict(_) => "conflict",
             CoreError::Busy { .. } => "busy",

@@ -50,3 +50,7 @@ id_type!(/// An audit event.
     AuditId);
 id_type!(/// A message waiting in (or delivered from) the outbox.
     MessageId);
+id_type!(/// A basket (JRNI): items a guest or member is about to book.
+    BasketId);
+id_type!(/// A purchase (JRNI): a checked-out basket.
+    PurchaseId);

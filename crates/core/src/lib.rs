@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod basket;
 pub mod clock;
 pub mod directory;
 pub mod error;

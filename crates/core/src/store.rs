@@ -6,8 +6,9 @@
 
 use crate::app::ClientApp;
 use crate::audit::{AuditEvent, AuditFilter};
+use crate::basket::{Basket, Purchase};
 use crate::clock::Timestamp;
-use crate::ids::MessageId;
+use crate::ids::{BasketId, MessageId};
 use crate::ids::{SessionId, TenantId, UserId};
 use crate::keys::StoredKey;
 use crate::opaque::OpaqueRecord;
@@ -204,4 +205,26 @@ pub trait Store: Send + Sync + 'static {
     async fn find_opaque(&self, hash: &SecretHash) -> StoreResult<Option<OpaqueRecord>>;
     /// Record a later use of the token; never moves its last use backwards.
     async fn touch_opaque(&self, hash: &SecretHash, at: Timestamp) -> StoreResult<()>;
+
+    // Baskets and purchases (JRNI).
+    /// Store a basket; with `guest`, the guest session and token that own it, together.
+    async fn create_basket(
+        &self,
+        basket: &Basket,
+        guest: Option<(&Session, &OpaqueRecord)>,
+    ) -> StoreResult<()>;
+    async fn get_basket(&self, id: BasketId) -> StoreResult<Option<Basket>>;
+    /// The basket of a session that is not checked out yet.
+    async fn find_open_basket(&self, session: SessionId) -> StoreResult<Option<Basket>>;
+    /// Appends an item; `None` if the basket is missing or checked out.
+    async fn add_basket_item(
+        &self,
+        id: BasketId,
+        item: &serde_json::Value,
+        at: Timestamp,
+    ) -> StoreResult<Option<Basket>>;
+    /// In one transaction: mark the basket checked out if it was not, and store the purchase.
+    /// Returns false (and writes nothing) if it was already checked out.
+    async fn checkout_basket(&self, id: BasketId, purchase: &Purchase) -> StoreResult<bool>;
+    async fn find_purchase(&self, long_id_hash: &SecretHash) -> StoreResult<Option<Purchase>>;
 }

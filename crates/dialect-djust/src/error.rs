@@ -109,6 +109,7 @@ impl From<CoreError> for DjError {
             }
             CoreError::InvalidGrant { code, message } => DjError::unauthorized(code, message),
             CoreError::InvalidToken(m) => DjError::unauthorized(code, m),
+            CoreError::Forbidden(m) => DjError::new(StatusCode::FORBIDDEN, code, m),
             CoreError::NotFound(what) => {
                 DjError::new(StatusCode::NOT_FOUND, code, format!("{what} not found"))
             }

@@ -89,3 +89,28 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             .map_err(|e| JrniError::bad_request(format!("malformed JSON: {e}")))
     }
 }
+
+/// An `Auth-Token` if the request has one: present means it must be valid (else 401).
+pub struct MaybeAuthed {
+    pub app: App,
+    pub grant: Option<OpaqueGrant>,
+}
+
+impl FromRequestParts<Arc<Core>> for MaybeAuthed {
+    type Rejection = JrniError;
+
+    async fn from_request_parts(parts: &mut Parts, core: &Arc<Core>) -> Result<Self, JrniError> {
+        let app = App::from_request_parts(parts, core).await?;
+        let grant = match header_str(&parts.headers, "auth-token") {
+            None => None,
+            Some(token) => {
+                let grant = core.validate_opaque(token).await?;
+                if grant.session.tenant_id != app.app.tenant_id {
+                    return Err(JrniError::unauthorized());
+                }
+                Some(grant)
+            }
+        };
+        Ok(MaybeAuthed { app, grant })
+    }
+}

@@ -62,7 +62,7 @@ impl From<CoreError> for JrniError {
             | CoreError::AccountInactive(_)
             | CoreError::InvalidGrant { .. }
             | CoreError::InvalidToken(_) => JrniError::unauthorized(),
-            CoreError::UnauthorizedClient(_) => JrniError::forbidden(),
+            CoreError::UnauthorizedClient(_) | CoreError::Forbidden(_) => JrniError::forbidden(),
             CoreError::NotFound(_) => JrniError::not_found(),
             CoreError::Conflict(_) => JrniError::status(StatusCode::CONFLICT),
             CoreError::Busy { retry_after } => JrniError {

@@ -5,6 +5,7 @@
 //! May depend on: portcullis-core, axum, utoipa.
 
 mod auth;
+mod basket;
 mod error;
 mod people;
 mod session;
@@ -36,6 +37,12 @@ fn routes() -> OpenApiRouter<Arc<Core>> {
         .routes(routes!(session::login_any, session::logout))
         .routes(routes!(people::administrator))
         .routes(routes!(people::member))
+        .routes(routes!(basket::add_item))
+        .routes(routes!(basket::checkout))
+        .routes(routes!(basket::create_basket))
+        .routes(routes!(basket::add_service_item))
+        .routes(routes!(basket::checkout_basket))
+        .routes(routes!(basket::purchase))
 }
 
 /// The dialect's routes, ready to be mounted (at the root by default).

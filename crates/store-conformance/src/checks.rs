@@ -946,3 +946,108 @@ pub async fn opaque_tokens_record_their_last_use(store: S) {
         None
     );
 }
+
+pub async fn baskets_check_out_once(store: S) {
+    use portcullis_core::basket::{Basket, Purchase};
+    use portcullis_core::ids::{BasketId, PurchaseId};
+    let w = world("acme");
+    store.apply_provisioning(&w.plan()).await.unwrap();
+    let guest = portcullis_core::session::Session {
+        user_id: None,
+        kind: Some(UserKind::Guest),
+        ..w.session(&w.user(UserKind::Guest, None, None), T0)
+    };
+    let token = portcullis_core::opaque::OpaqueRecord {
+        hash: SecretHash::of("guest-token"),
+        session_id: guest.id,
+        role: "contact".into(),
+        created_at: T0,
+        last_used_at: T0,
+        idle_ttl: secs(900),
+    };
+    let basket = Basket {
+        id: BasketId::new(),
+        tenant_id: w.tenant.id,
+        company_id: 37000,
+        session_id: guest.id,
+        user_id: None,
+        items: Vec::new(),
+        created_at: T0,
+        checked_out_at: None,
+    };
+    store
+        .create_basket(&basket, Some((&guest, &token)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .find_opaque(&token.hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .session_id,
+        guest.id,
+        "token stored with the basket"
+    );
+    assert_eq!(
+        store.find_open_basket(guest.id).await.unwrap().unwrap().id,
+        basket.id
+    );
+    let item = serde_json::json!({"service_id": 1});
+    let after = store
+        .add_basket_item(basket.id, &item, T0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.items, vec![item.clone()]);
+    assert_eq!(
+        store
+            .get_basket(basket.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+
+    let purchase = Purchase {
+        id: PurchaseId::new(),
+        long_id_hash: SecretHash::of("long-id"),
+        tenant_id: w.tenant.id,
+        company_id: 37000,
+        basket_id: basket.id,
+        user_id: None,
+        items: after.items.clone(),
+        client: serde_json::json!({"name": "Guest"}),
+        created_at: T0.plus(secs(5)),
+    };
+    assert!(store.checkout_basket(basket.id, &purchase).await.unwrap());
+    let second = Purchase {
+        id: PurchaseId::new(),
+        long_id_hash: SecretHash::of("other-long-id"),
+        ..purchase.clone()
+    };
+    assert!(
+        !store.checkout_basket(basket.id, &second).await.unwrap(),
+        "checked out once"
+    );
+    assert_eq!(
+        store
+            .find_purchase(&SecretHash::of("other-long-id"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.find_purchase(&purchase.long_id_hash).await.unwrap(),
+        Some(purchase)
+    );
+    assert_eq!(
+        store.add_basket_item(basket.id, &item, T0).await.unwrap(),
+        None,
+        "closed baskets take nothing"
+    );
+    assert_eq!(store.find_open_basket(guest.id).await.unwrap(), None);
+    assert_eq!(store.get_basket(BasketId::new()).await.unwrap(), None);
+}

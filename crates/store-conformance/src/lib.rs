@@ -77,6 +77,7 @@ macro_rules! conformance_tests {
             password_resets_supersede_and_spend_once,
             outbox_claims_are_exclusive_and_retried,
             opaque_tokens_record_their_last_use,
+            baskets_check_out_once,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

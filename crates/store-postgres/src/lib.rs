@@ -4,6 +4,7 @@
 //! change-feed entry is announced with `NOTIFY`, and [`PgStore::change_signal`] wakes the
 //! node's sync loop when one arrives (see `listen.rs`).
 
+mod baskets;
 mod codec;
 mod directory;
 mod feed;

@@ -5,6 +5,8 @@ use crate::db_err;
 use async_trait::async_trait;
 use portcullis_core::app::ClientApp;
 use portcullis_core::audit::{AuditEvent, AuditFilter};
+use portcullis_core::basket::{Basket, Purchase};
+use portcullis_core::ids::BasketId;
 use portcullis_core::ids::MessageId;
 use portcullis_core::ids::{ProfileId, SessionId, TenantId, UserId};
 use portcullis_core::keys::StoredKey;
@@ -219,5 +221,32 @@ impl Store for PgStore {
     }
     async fn touch_opaque(&self, hash: &SecretHash, at: Timestamp) -> StoreResult<()> {
         self.touch_opaque(hash, at).await
+    }
+    async fn create_basket(
+        &self,
+        basket: &Basket,
+        guest: Option<(&Session, &OpaqueRecord)>,
+    ) -> StoreResult<()> {
+        self.create_basket(basket, guest).await
+    }
+    async fn get_basket(&self, id: BasketId) -> StoreResult<Option<Basket>> {
+        self.get_basket(id).await
+    }
+    async fn find_open_basket(&self, session: SessionId) -> StoreResult<Option<Basket>> {
+        self.find_open_basket(session).await
+    }
+    async fn add_basket_item(
+        &self,
+        id: BasketId,
+        item: &serde_json::Value,
+        at: Timestamp,
+    ) -> StoreResult<Option<Basket>> {
+        self.add_basket_item(id, item, at).await
+    }
+    async fn checkout_basket(&self, id: BasketId, purchase: &Purchase) -> StoreResult<bool> {
+        self.checkout_basket(id, purchase).await
+    }
+    async fn find_purchase(&self, long_id_hash: &SecretHash) -> StoreResult<Option<Purchase>> {
+        self.find_purchase(long_id_hash).await
     }
 }

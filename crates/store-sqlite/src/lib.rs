@@ -4,6 +4,7 @@
 //! failing with `SQLITE_BUSY`, and every multi-row write is one transaction. Reads use a
 //! separate pool and never wait for writers (WAL).
 
+mod baskets;
 mod codec;
 mod directory;
 mod feed;

@@ -25,6 +25,26 @@ fn opaque_from(row: &sqlx::sqlite::SqliteRow) -> StoreResult<OpaqueRecord> {
     })
 }
 
+pub(crate) async fn insert_opaque(
+    tx: &mut sqlx::SqliteConnection,
+    t: &OpaqueRecord,
+) -> StoreResult<()> {
+    query(
+        "INSERT INTO opaque_tokens (hash, session_id, role, created_at, last_used_at, idle_ttl_ms)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(t.hash.as_bytes().as_slice())
+    .bind(t.session_id.0.to_string())
+    .bind(&t.role)
+    .bind(t.created_at.0)
+    .bind(t.last_used_at.0)
+    .bind(i64::try_from(t.idle_ttl.as_millis()).unwrap_or(i64::MAX))
+    .execute(tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 impl SqliteStore {
     pub(crate) async fn create_opaque_session(
         &self,
@@ -33,19 +53,7 @@ impl SqliteStore {
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(db_err)?;
         insert_session(&mut tx, s).await?;
-        query(
-            "INSERT INTO opaque_tokens (hash, session_id, role, created_at, last_used_at, idle_ttl_ms)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(t.hash.as_bytes().as_slice())
-        .bind(t.session_id.0.to_string())
-        .bind(&t.role)
-        .bind(t.created_at.0)
-        .bind(t.last_used_at.0)
-        .bind(i64::try_from(t.idle_ttl.as_millis()).unwrap_or(i64::MAX))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        insert_opaque(&mut tx, t).await?;
         tx.commit().await.map_err(db_err)
     }
 

@@ -44,7 +44,8 @@ async fn setup() -> (
         "version": 1,
         "tenants": [{
             "slug": "jr", "name": "JRNI",
-            "apps": [{"client_id": "app", "api_key": "app-api-key-0123456789", "kinds": ["customer"]}],
+            "stores": [{"code": "C1", "company_id": 1, "default": true}],
+            "apps": [{"client_id": "app", "api_key": "app-api-key-0123456789", "kinds": ["customer", "guest"]}],
             "users": [{"kind": "customer", "email": "mia@example.com", "password": "Str0ng!Passw0rd"}]
         }]
     }))
@@ -146,4 +147,19 @@ async fn another_node_honours_a_use_it_did_not_see() {
         .unwrap();
     other.sync_changes().await.unwrap();
     assert!(other.validate_opaque(&token).await.is_err());
+}
+
+#[tokio::test]
+async fn a_guest_token_ends_after_fifteen_idle_minutes() {
+    let (_dir, _path, clock, core, _store, _token) = setup().await;
+    let app = core.app_by_client_id("app").unwrap();
+    let (guest, basket) = core
+        .open_guest_basket(&app, 1, &Default::default())
+        .await
+        .unwrap();
+    clock.advance(Duration::from_secs(14 * 60));
+    let grant = core.validate_opaque(&guest).await.unwrap();
+    assert_eq!(core.basket_of(&grant, 1).await.unwrap().id, basket.id);
+    clock.advance(Duration::from_secs(15 * 60 + 1));
+    assert!(core.validate_opaque(&guest).await.is_err());
 }

@@ -3,6 +3,7 @@
 //! `import` (provisioning files).
 
 mod admin;
+mod basket;
 mod delivery;
 mod import;
 mod login;
@@ -12,6 +13,7 @@ mod refresh;
 mod tokens;
 
 pub use admin::NewUser;
+pub use basket::CONTACT;
 pub use import::ImportReport;
 pub use login::PasswordLogin;
 pub use opaque::{OpaqueGrant, TOUCH_GRANULARITY};

@@ -59,6 +59,22 @@ impl Core {
         idle_ttl: Duration,
         ctx: &RequestContext,
     ) -> CoreResult<(String, Session)> {
+        let (token, session, record) =
+            self.new_opaque_session(subject, store, role, idle_ttl, ctx)?;
+        self.store.create_opaque_session(&session, &record).await?;
+        self.remember_opaque(record, session.clone());
+        Ok((token, session))
+    }
+
+    /// A session and its token, not yet stored.
+    pub(crate) fn new_opaque_session(
+        &self,
+        subject: &Subject<'_>,
+        store: Option<&Storefront>,
+        role: &str,
+        idle_ttl: Duration,
+        ctx: &RequestContext,
+    ) -> CoreResult<(String, Session, OpaqueRecord)> {
         let now = self.now();
         let session = Session {
             id: SessionId::new(),
@@ -86,14 +102,20 @@ impl Core {
             last_used_at: now,
             idle_ttl,
         };
-        self.store.create_opaque_session(&session, &record).await?;
-        let state = OpaqueState {
-            record: record.clone(),
-            session: session.clone(),
-            flushed: now,
-        };
-        self.opaque.insert(record.hash, Arc::new(Mutex::new(state)));
-        Ok((token, session))
+        Ok((token, session, record))
+    }
+
+    /// Keeps a token this node just issued, so its first use needs no query.
+    pub(crate) fn remember_opaque(&self, record: OpaqueRecord, session: Session) {
+        let flushed = record.last_used_at;
+        self.opaque.insert(
+            record.hash,
+            Arc::new(Mutex::new(OpaqueState {
+                record,
+                session,
+                flushed,
+            })),
+        );
     }
 
     /// Logs a user in with an opaque token of `role` (JRNI), ending after the tenant's

@@ -394,7 +394,170 @@ async fn the_dialect_can_be_switched_off() {
     );
 }
 
+async fn post_json(server: &Server, path: &str, token: Option<&str>, body: &Value) -> Response {
+    let mut req = with_app(server.http.post(server.url(path))).json(body);
+    if let Some(t) = token {
+        req = req.header("Auth-Token", t);
+    }
+    req.send().await.unwrap()
+}
+
+async fn baskets_belong_to_their_token_and_purchases_to_their_buyer() {
+    let server = Server::with(JRNI).await;
+    let item = json!({"service_id": 12, "date": "2026-12-01", "time": 600});
+
+    // A visitor without a token gets a basket and the guest token that owns it.
+    let resp = post_json(&server, "/api/v5/37000/basket/add_item", None, &item).await;
+    assert_eq!(resp.status(), 201);
+    let guest = resp.headers()["auth-token"].to_str().unwrap().to_owned();
+    let first: Value = resp.json().await.unwrap();
+    let resp = post_json(
+        &server,
+        "/api/v5/37000/basket/add_item",
+        Some(&guest),
+        &item,
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    assert!(
+        resp.headers().get("auth-token").is_none(),
+        "no new token for a known basket"
+    );
+    let same: Value = resp.json().await.unwrap();
+    assert_eq!(same["id"], first["id"]);
+    assert_eq!(same["service_items"].as_array().unwrap().len(), 2);
+
+    // Another visitor's basket (newer API) is not this token's.
+    let resp = post_json(
+        &server,
+        "/api/v5/baskets",
+        None,
+        &json!({"company_id": 37000}),
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let other_token = resp.headers()["auth-token"].to_str().unwrap().to_owned();
+    let other: Value = resp.json().await.unwrap();
+    let other_items = format!(
+        "/api/v5/baskets/{}/service_items",
+        other["id"].as_str().unwrap()
+    );
+    jrni_error(
+        post_json(&server, &other_items, Some(&guest), &item).await,
+        403,
+    )
+    .await;
+    assert_eq!(
+        post_json(&server, &other_items, Some(&other_token), &item)
+            .await
+            .status(),
+        201
+    );
+    jrni_error(post_json(&server, &other_items, None, &item).await, 401).await;
+
+    // Checkout: a purchase readable with its long id alone.
+    let resp = post_json(
+        &server,
+        "/api/v5/37000/basket/checkout",
+        Some(&guest),
+        &json!({"client": {"name": "Guest"}}),
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let purchase: Value = resp.json().await.unwrap();
+    let long_id = purchase["long_id"].as_str().unwrap().to_owned();
+    assert!(long_id.len() >= 32, "an unguessable long id");
+    let read: Value = get(&server, &format!("/api/v5/purchases/{long_id}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["items"].as_array().unwrap().len(), 2);
+    jrni_error(
+        get(
+            &server,
+            "/api/v5/purchases/aGuessedLongIdAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            None,
+        )
+        .await,
+        404,
+    )
+    .await;
+    // The basket is closed: the guest token has no basket any more, and checkout is once.
+    jrni_error(
+        post_json(
+            &server,
+            "/api/v5/37000/basket/add_item",
+            Some(&guest),
+            &item,
+        )
+        .await,
+        403,
+    )
+    .await;
+    let again = format!("/api/v5/baskets/{}/checkout", first["id"].as_str().unwrap());
+    jrni_error(
+        post_json(&server, &again, Some(&guest), &json!({})).await,
+        409,
+    )
+    .await;
+
+    // A member's purchase needs the member's token.
+    let (mia, _) = token(&server, "/api/v5/login/member", "mia@example.com").await;
+    let (max, _) = token(&server, "/api/v5/login/member", "max@example.com").await;
+    assert_eq!(
+        post_json(&server, "/api/v5/37000/basket/add_item", Some(&mia), &item)
+            .await
+            .status(),
+        201
+    );
+    let resp = post_json(
+        &server,
+        "/api/v5/37000/basket/checkout",
+        Some(&mia),
+        &json!({}),
+    )
+    .await;
+    let bought: Value = resp.json().await.unwrap();
+    let path = format!("/api/v5/purchases/{}", bought["long_id"].as_str().unwrap());
+    jrni_error(get(&server, &path, None).await, 401).await;
+    jrni_error(get(&server, &path, Some(&max)).await, 403).await;
+    assert_eq!(get(&server, &path, Some(&mia)).await.status(), 200);
+
+    // Bad input.
+    jrni_error(
+        post_json(&server, "/api/v5/99999/basket/add_item", None, &item).await,
+        404,
+    )
+    .await;
+    jrni_error(
+        post_json(
+            &server,
+            "/api/v5/37000/basket/add_item",
+            None,
+            &json!([1, 2]),
+        )
+        .await,
+        400,
+    )
+    .await;
+    jrni_error(
+        post_json(&server, "/api/v5/baskets", None, &json!({})).await,
+        400,
+    )
+    .await;
+    let resp = server
+        .http
+        .post(server.url("/api/v5/37000/basket/add_item"))
+        .json(&item)
+        .send()
+        .await
+        .unwrap();
+    jrni_error(resp, 401).await;
+}
+
 crate::on_both_stores!(
+    baskets_belong_to_their_token_and_purchases_to_their_buyer,
     logins_return_the_login_resource,
     permission_types_are_enforced,
     every_error_answers_in_the_dialect_shape

@@ -1,0 +1,166 @@
+//! JRNI baskets and purchases.
+
+use crate::codec::{get, get_opt_ts, get_opt_uuid, get_ts, get_uuid};
+use crate::opaque::insert_opaque;
+use crate::sessions::insert_session;
+use crate::{SqliteStore, db_err};
+use portcullis_core::basket::{Basket, Purchase};
+use portcullis_core::ids::{BasketId, PurchaseId, SessionId, TenantId, UserId};
+use portcullis_core::opaque::OpaqueRecord;
+use portcullis_core::secret::SecretHash;
+use portcullis_core::session::Session;
+use portcullis_core::{StoreError, StoreResult, Timestamp};
+use sqlx::query;
+use sqlx::sqlite::SqliteRow;
+
+fn json_col<T: serde::de::DeserializeOwned>(row: &SqliteRow, col: &str) -> StoreResult<T> {
+    let text: String = get(row, col)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Internal(format!("column {col}: {e}")))
+}
+
+fn basket_from(row: &SqliteRow) -> StoreResult<Basket> {
+    Ok(Basket {
+        id: BasketId(get_uuid(row, "id")?),
+        tenant_id: TenantId(get_uuid(row, "tenant_id")?),
+        company_id: get(row, "company_id")?,
+        session_id: SessionId(get_uuid(row, "session_id")?),
+        user_id: get_opt_uuid(row, "user_id")?.map(UserId),
+        items: json_col(row, "items")?,
+        created_at: get_ts(row, "created_at")?,
+        checked_out_at: get_opt_ts(row, "checked_out_at")?,
+    })
+}
+
+fn purchase_from(row: &SqliteRow) -> StoreResult<Purchase> {
+    let hash: Vec<u8> = get(row, "long_id_hash")?;
+    Ok(Purchase {
+        id: PurchaseId(get_uuid(row, "id")?),
+        long_id_hash: SecretHash::from_slice(&hash)
+            .ok_or_else(|| StoreError::Internal("bad long id hash".into()))?,
+        tenant_id: TenantId(get_uuid(row, "tenant_id")?),
+        company_id: get(row, "company_id")?,
+        basket_id: BasketId(get_uuid(row, "basket_id")?),
+        user_id: get_opt_uuid(row, "user_id")?.map(UserId),
+        items: json_col(row, "items")?,
+        client: json_col(row, "client")?,
+        created_at: get_ts(row, "created_at")?,
+    })
+}
+
+fn text<T: serde::Serialize>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Internal(format!("encoding column: {e}")))
+}
+
+impl SqliteStore {
+    pub(crate) async fn create_basket(
+        &self,
+        b: &Basket,
+        guest: Option<(&Session, &OpaqueRecord)>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        if let Some((session, token)) = guest {
+            insert_session(&mut tx, session).await?;
+            insert_opaque(&mut tx, token).await?;
+        }
+        query(
+            "INSERT INTO baskets (id, tenant_id, company_id, session_id, user_id, items, created_at, checked_out_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(b.id.0.to_string())
+        .bind(b.tenant_id.0.to_string())
+        .bind(b.company_id)
+        .bind(b.session_id.0.to_string())
+        .bind(b.user_id.map(|u| u.0.to_string()))
+        .bind(text(&b.items)?)
+        .bind(b.created_at.0)
+        .bind(b.checked_out_at.map(|t| t.0))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    pub(crate) async fn get_basket(&self, id: BasketId) -> StoreResult<Option<Basket>> {
+        let row = query("SELECT * FROM baskets WHERE id = ?")
+            .bind(id.0.to_string())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(basket_from).transpose()
+    }
+
+    pub(crate) async fn find_open_basket(&self, session: SessionId) -> StoreResult<Option<Basket>> {
+        let row = query("SELECT * FROM baskets WHERE session_id = ? AND checked_out_at IS NULL ORDER BY created_at LIMIT 1")
+            .bind(session.0.to_string())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(basket_from).transpose()
+    }
+
+    pub(crate) async fn add_basket_item(
+        &self,
+        id: BasketId,
+        item: &serde_json::Value,
+        _at: Timestamp,
+    ) -> StoreResult<Option<Basket>> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let row = query("SELECT * FROM baskets WHERE id = ? AND checked_out_at IS NULL")
+            .bind(id.0.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let mut basket = basket_from(&row)?;
+        basket.items.push(item.clone());
+        query("UPDATE baskets SET items = ? WHERE id = ?")
+            .bind(text(&basket.items)?)
+            .bind(id.0.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Some(basket))
+    }
+
+    pub(crate) async fn checkout_basket(&self, id: BasketId, p: &Purchase) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let done =
+            query("UPDATE baskets SET checked_out_at = ? WHERE id = ? AND checked_out_at IS NULL")
+                .bind(p.created_at.0)
+                .bind(id.0.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        query(
+            "INSERT INTO purchases (id, long_id_hash, tenant_id, company_id, basket_id, user_id, items, client, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(p.id.0.to_string())
+        .bind(p.long_id_hash.as_bytes().as_slice())
+        .bind(p.tenant_id.0.to_string())
+        .bind(p.company_id)
+        .bind(p.basket_id.0.to_string())
+        .bind(p.user_id.map(|u| u.0.to_string()))
+        .bind(text(&p.items)?)
+        .bind(text(&p.client)?)
+        .bind(p.created_at.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    pub(crate) async fn find_purchase(&self, hash: &SecretHash) -> StoreResult<Option<Purchase>> {
+        let row = query("SELECT * FROM purchases WHERE long_id_hash = ?")
+            .bind(hash.as_bytes().as_slice())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(purchase_from).transpose()
+    }
+}
