@@ -35,6 +35,7 @@ fn routes() -> OpenApiRouter<Arc<Core>> {
         .routes(routes!(session::login_member))
         .routes(routes!(session::login_company_member))
         .routes(routes!(session::login_any, session::logout))
+        .routes(routes!(session::email_password_reset))
         .routes(routes!(people::administrator))
         .routes(routes!(people::member))
         .routes(routes!(basket::add_item))

@@ -267,3 +267,62 @@ pub async fn logout(State(core): S, authed: Authed) -> Result<StatusCode, JrniEr
         .map_err(JrniError::from)?;
     Ok(StatusCode::OK)
 }
+
+#[derive(Deserialize, ToSchema)]
+pub struct ResetEmailRequest {
+    email: Option<String>,
+}
+
+/// JRNI's answer to a reset request: the same whether or not the account exists.
+#[derive(Serialize, ToSchema)]
+pub struct ResetEmailResponse {
+    result: &'static str,
+    message: &'static str,
+}
+
+/// Send a member a password reset e-mail. The link points to `https://<the app's first
+/// redirect host>/reset-password?company_id=…&token=…`.
+#[utoipa::path(post, path = "/api/v5/login/{company_id}/email_password_reset", tag = "jrni",
+    params(("App-Id" = String, Header), ("company_id" = i64, Path)),
+    request_body = ResetEmailRequest,
+    responses(
+        (status = 200, description = "Accepted, whether or not the account exists", body = ResetEmailResponse),
+        (status = 400, description = "Malformed request, or the app has no redirect host", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "Unknown company", body = ErrorBody),
+    ))]
+pub async fn email_password_reset(
+    State(core): S,
+    app: App,
+    Path(company_id): Path<i64>,
+    Json(req): Json<ResetEmailRequest>,
+) -> Result<axum::Json<ResetEmailResponse>, JrniError> {
+    let email = req
+        .email
+        .filter(|e| !e.is_empty())
+        .ok_or_else(|| JrniError::bad_request("email is required"))?;
+    if core
+        .directory()
+        .store_by_company(app.app.tenant_id, company_id)
+        .is_none()
+    {
+        return Err(JrniError::not_found());
+    }
+    let host =
+        app.app.redirect_hosts.first().ok_or_else(|| {
+            JrniError::bad_request("the app has no redirect host for reset links")
+        })?;
+    let redirect_url = format!("https://{host}/reset-password?company_id={company_id}");
+    let forgot = portcullis_core::service::ForgotPassword {
+        email,
+        redirect_url,
+        kind: Some(UserKind::Customer),
+        locale: None,
+        ctx: app.ctx,
+    };
+    core.forgot_password(&app.app, forgot)?;
+    Ok(axum::Json(ResetEmailResponse {
+        result: "ok",
+        message: "if the address belongs to an account, a reset e-mail is on its way",
+    }))
+}

@@ -26,6 +26,7 @@ name = "Uptown"
 client_id = "jrni-booking"
 api_key = "jrni-booking-secret-0001"
 kinds = ["operator", "customer", "guest"]
+redirect_hosts = ["book.example.com"]
 [[tenants.users]]
 kind = "operator"
 email = "admin@downtown.example.com"
@@ -556,7 +557,61 @@ async fn baskets_belong_to_their_token_and_purchases_to_their_buyer() {
     jrni_error(resp, 401).await;
 }
 
+async fn a_member_resets_the_password_by_email() {
+    let smtp = crate::smtp::SmtpServer::start().await;
+    let setup = Setup {
+        env: vec![("PORTCULLIS_SMTP__URL", smtp.url())],
+        ..Setup::default()
+    };
+    let server = Server::with_setup(JRNI, setup).await;
+    let path = "/api/v5/login/37000/email_password_reset";
+    let unknown: Value = post_json(&server, path, None, &json!({"email": "nobody@example.com"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let resp = post_json(&server, path, None, &json!({"email": "mia@example.com"})).await;
+    assert_eq!(resp.status(), 200);
+    let known: Value = resp.json().await.unwrap();
+    assert_eq!(unknown, known, "the same answer either way");
+    let mail = smtp.wait_for(1).await.remove(0);
+    assert!(
+        crate::smtp::decoded(&mail)
+            .contains("https://book.example.com/reset-password?company_id=37000&token=")
+    );
+    let token = crate::smtp::token_in(&mail);
+    let resp = server
+        .http
+        .post(server.url("/v1/password/reset"))
+        .basic_auth("jrni-booking", Some("jrni-booking-secret-0001"))
+        .json(&json!({"token": token, "new_password": "N3w-Passw0rd!"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let resp = with_app(server.http.post(server.url("/api/v5/login/member")))
+        .json(&json!({"email": "mia@example.com", "password": "N3w-Passw0rd!"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    jrni_error(
+        post_json(
+            &server,
+            "/api/v5/login/99999/email_password_reset",
+            None,
+            &json!({"email": "mia@example.com"}),
+        )
+        .await,
+        404,
+    )
+    .await;
+    jrni_error(post_json(&server, path, None, &json!({})).await, 400).await;
+    assert_eq!(smtp.messages().len(), 1, "no mail for unknown addresses");
+}
+
 crate::on_both_stores!(
+    a_member_resets_the_password_by_email,
     baskets_belong_to_their_token_and_purchases_to_their_buyer,
     logins_return_the_login_resource,
     permission_types_are_enforced,
