@@ -227,4 +227,10 @@ pub trait Store: Send + Sync + 'static {
     /// Returns false (and writes nothing) if it was already checked out.
     async fn checkout_basket(&self, id: BasketId, purchase: &Purchase) -> StoreResult<bool>;
     async fn find_purchase(&self, long_id_hash: &SecretHash) -> StoreResult<Option<Purchase>>;
+
+    /// The user's integer id (for dialects whose clients expect integers), given on first
+    /// call and the same ever after.
+    async fn user_number(&self, user: UserId) -> StoreResult<i64>;
+    /// The user with an integer id, if any.
+    async fn user_by_number(&self, number: i64) -> StoreResult<Option<UserId>>;
 }

@@ -7,7 +7,6 @@ use crate::error::{ErrorBody, JrniError};
 use crate::session::{person, session_company};
 use axum::extract::{Path, State};
 use portcullis_core::Core;
-use portcullis_core::ids::UserId;
 use portcullis_core::user::{User, UserKind};
 use std::sync::Arc;
 
@@ -15,13 +14,15 @@ type S = State<Arc<Core>>;
 
 /// The user `id` of the app's tenant and of `kind`; 404 otherwise (also for ids of other
 /// tenants, which this tenant's callers must not learn about).
-async fn find(core: &Core, authed: &Authed, id: &str, kind: UserKind) -> Result<User, JrniError> {
-    let id = UserId::parse(id).ok_or_else(JrniError::not_found)?;
-    let user = core
+async fn find(core: &Core, authed: &Authed, id: i64, kind: UserKind) -> Result<User, JrniError> {
+    let store_err = |e| JrniError::from(portcullis_core::CoreError::from(e));
+    let id = core
         .store()
-        .get_user(id)
+        .user_by_number(id)
         .await
-        .map_err(portcullis_core::CoreError::from)?;
+        .map_err(store_err)?
+        .ok_or_else(JrniError::not_found)?;
+    let user = core.store().get_user(id).await.map_err(store_err)?;
     user.filter(|u| u.tenant_id == authed.app.tenant_id && u.kind == kind)
         .ok_or_else(JrniError::not_found)
 }
@@ -33,7 +34,7 @@ fn is_admin_of(core: &Core, authed: &Authed, company_id: i64) -> bool {
 
 /// An administrator of the company (Admin permission, that company).
 #[utoipa::path(get, path = "/api/v5/{company_id}/administrators/{id}", tag = "jrni",
-    params(("App-Id" = String, Header), ("Auth-Token" = String, Header), ("company_id" = i64, Path), ("id" = String, Path)),
+    params(("App-Id" = String, Header), ("Auth-Token" = String, Header), ("company_id" = i64, Path), ("id" = i64, Path)),
     responses(
         (status = 200, description = "The administrator", body = Object),
         (status = 401, body = ErrorBody),
@@ -43,12 +44,12 @@ fn is_admin_of(core: &Core, authed: &Authed, company_id: i64) -> bool {
 pub async fn administrator(
     State(core): S,
     authed: Authed,
-    Path((company_id, id)): Path<(i64, String)>,
+    Path((company_id, id)): Path<(i64, i64)>,
 ) -> Result<axum::Json<serde_json::Value>, JrniError> {
     if !is_admin_of(&core, &authed, company_id) {
         return Err(JrniError::forbidden());
     }
-    let admin = find(&core, &authed, &id, UserKind::Operator).await?;
+    let admin = find(&core, &authed, id, UserKind::Operator).await?;
     let company_of_admin = admin.store_id.and_then(|s| {
         core.directory()
             .store(admin.tenant_id, s)
@@ -57,12 +58,12 @@ pub async fn administrator(
     if company_of_admin.is_some_and(|c| c != company_id) {
         return Err(JrniError::not_found());
     }
-    Ok(axum::Json(person(&core, &admin, Some(company_id))))
+    Ok(axum::Json(person(&core, &admin, Some(company_id)).await?))
 }
 
 /// A member: the member themselves, or an administrator of the company (Member / Admin).
 #[utoipa::path(get, path = "/api/v5/{company_id}/members/{id}", tag = "jrni",
-    params(("App-Id" = String, Header), ("Auth-Token" = String, Header), ("company_id" = i64, Path), ("id" = String, Path)),
+    params(("App-Id" = String, Header), ("Auth-Token" = String, Header), ("company_id" = i64, Path), ("id" = i64, Path)),
     responses(
         (status = 200, description = "The member", body = Object),
         (status = 401, body = ErrorBody),
@@ -72,13 +73,16 @@ pub async fn administrator(
 pub async fn member(
     State(core): S,
     authed: Authed,
-    Path((company_id, id)): Path<(i64, String)>,
+    Path((company_id, id)): Path<(i64, i64)>,
 ) -> Result<axum::Json<serde_json::Value>, JrniError> {
+    let member = find(&core, &authed, id, UserKind::Customer).await;
     let own = authed.grant.record.role == "member"
-        && authed.grant.session.user_id.map(|u| u.to_string()) == Some(id.clone());
+        && member
+            .as_ref()
+            .is_ok_and(|m| authed.grant.session.user_id == Some(m.id));
     if !own && !is_admin_of(&core, &authed, company_id) {
         return Err(JrniError::forbidden());
     }
-    let member = find(&core, &authed, &id, UserKind::Customer).await?;
-    Ok(axum::Json(person(&core, &member, Some(company_id))))
+    let member = member?;
+    Ok(axum::Json(person(&core, &member, Some(company_id)).await?))
 }

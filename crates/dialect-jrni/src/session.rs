@@ -42,7 +42,21 @@ pub struct LoginResource {
 }
 
 /// The person resource of a user: an administrator or a member.
-pub(crate) fn person(core: &Core, user: &User, company: Option<i64>) -> serde_json::Value {
+/// The person resource of a user, with the integer id JRNI clients expect.
+pub(crate) async fn person(
+    core: &Core,
+    user: &User,
+    company: Option<i64>,
+) -> Result<serde_json::Value, JrniError> {
+    let id = core
+        .store()
+        .user_number(user.id)
+        .await
+        .map_err(portcullis_core::CoreError::from)?;
+    Ok(person_with(core, user, id, company))
+}
+
+fn person_with(core: &Core, user: &User, id: i64, company: Option<i64>) -> serde_json::Value {
     let name = user.display_login().to_owned();
     match user.kind {
         UserKind::Operator => {
@@ -51,11 +65,11 @@ pub(crate) fn person(core: &Core, user: &User, company: Option<i64>) -> serde_js
                     .store(user.tenant_id, s)
                     .map(|s| s.name.clone())
             });
-            json!({"id": user.id.to_string(), "name": name, "email": user.email, "role": "owner",
+            json!({"id": id, "name": name, "email": user.email, "role": "owner",
                    "company_id": company, "company_name": company_name})
         }
         _ => {
-            json!({"id": user.id.to_string(), "name": name, "first_name": null, "last_name": null, "email": user.email})
+            json!({"id": id, "name": name, "first_name": null, "last_name": null, "email": user.email})
         }
     }
 }
@@ -69,7 +83,13 @@ pub(crate) fn session_company(core: &Core, session: &Session) -> Option<i64> {
     })
 }
 
-fn login_response(core: &Core, token: String, session: &Session, user: &User) -> Response {
+fn login_response(
+    core: &Core,
+    token: String,
+    session: &Session,
+    user: &User,
+    person: serde_json::Value,
+) -> Response {
     let company = session_company(core, session);
     let company_path = company.map_or_else(|| "{company_id}".to_owned(), |c| c.to_string());
     let (embedded, link_name, href) = match user.kind {
@@ -95,7 +115,7 @@ fn login_response(core: &Core, token: String, session: &Session, user: &User) ->
             "member"
         }
         .to_owned(),
-        _embedded: json!({ embedded: [person(core, user, company)] }),
+        _embedded: json!({ embedded: [person] }),
         _links: json!({"self": {"href": "/api/v5/login"}, link_name: {"href": href, "templated": true}}),
     };
     let mut resp = axum::Json(body).into_response();
@@ -150,7 +170,9 @@ async fn login(
     let (token, session, user) = core
         .login_opaque(&app.app, req, role, kind == UserKind::Operator)
         .await?;
-    Ok(login_response(core, token, &session, &user))
+    let company = session_company(core, &session);
+    let resource = person(core, &user, company).await?;
+    Ok(login_response(core, token, &session, &user, resource))
 }
 
 /// Administrator login.

@@ -1051,3 +1051,27 @@ pub async fn baskets_check_out_once(store: S) {
     assert_eq!(store.find_open_basket(guest.id).await.unwrap(), None);
     assert_eq!(store.get_basket(BasketId::new()).await.unwrap(), None);
 }
+
+pub async fn user_numbers_are_stable_and_distinct(store: S) {
+    let w = world("acme");
+    store.apply_provisioning(&w.plan()).await.unwrap();
+    let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
+    let bob = w.user(UserKind::Customer, Some("bob@example.com"), None);
+    store.insert_user(&alice, &[]).await.unwrap();
+    store.insert_user(&bob, &[]).await.unwrap();
+    let a = store.user_number(alice.id).await.unwrap();
+    let b = store.user_number(bob.id).await.unwrap();
+    assert_ne!(a, b);
+    assert_eq!(
+        store.user_number(alice.id).await.unwrap(),
+        a,
+        "the same number ever after"
+    );
+    assert_eq!(store.user_by_number(a).await.unwrap(), Some(alice.id));
+    assert_eq!(store.user_by_number(b.max(a) + 1000).await.unwrap(), None);
+    let ghost = portcullis_core::ids::UserId::new();
+    assert!(
+        store.user_number(ghost).await.is_err(),
+        "only users that exist get a number"
+    );
+}

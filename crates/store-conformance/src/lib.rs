@@ -78,6 +78,7 @@ macro_rules! conformance_tests {
             outbox_claims_are_exclusive_and_retried,
             opaque_tokens_record_their_last_use,
             baskets_check_out_once,
+            user_numbers_are_stable_and_distinct,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

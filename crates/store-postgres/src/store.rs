@@ -249,4 +249,10 @@ impl Store for PgStore {
     async fn find_purchase(&self, long_id_hash: &SecretHash) -> StoreResult<Option<Purchase>> {
         self.find_purchase(long_id_hash).await
     }
+    async fn user_number(&self, user: UserId) -> StoreResult<i64> {
+        self.user_number(user).await
+    }
+    async fn user_by_number(&self, number: i64) -> StoreResult<Option<UserId>> {
+        self.user_by_number(number).await
+    }
 }

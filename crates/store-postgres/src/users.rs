@@ -208,4 +208,34 @@ impl PgStore {
             .map(|r| Ok(ProfileId(get::<Uuid>(r, "profile_id")?)))
             .collect()
     }
+
+    pub(crate) async fn user_number(&self, user: UserId) -> StoreResult<i64> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        query("INSERT INTO user_numbers (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING")
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let n: i64 = sqlx::query_scalar("SELECT number FROM user_numbers WHERE user_id = $1")
+            .bind(user.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(n)
+    }
+
+    pub(crate) async fn user_by_number(&self, number: i64) -> StoreResult<Option<UserId>> {
+        let row = query("SELECT user_id FROM user_numbers WHERE number = $1")
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        match row {
+            Some(row) => Ok(Some(UserId(crate::codec::get::<uuid::Uuid>(
+                &row, "user_id",
+            )?))),
+            None => Ok(None),
+        }
+    }
 }

@@ -207,4 +207,32 @@ impl SqliteStore {
             .map(|r| Ok(ProfileId(get_uuid(r, "profile_id")?)))
             .collect()
     }
+
+    pub(crate) async fn user_number(&self, user: UserId) -> StoreResult<i64> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        query("INSERT OR IGNORE INTO user_numbers (user_id) VALUES (?)")
+            .bind(user.0.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let n: i64 = sqlx::query_scalar("SELECT number FROM user_numbers WHERE user_id = ?")
+            .bind(user.0.to_string())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(n)
+    }
+
+    pub(crate) async fn user_by_number(&self, number: i64) -> StoreResult<Option<UserId>> {
+        let row = query("SELECT user_id FROM user_numbers WHERE number = ?")
+            .bind(number)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        match row {
+            Some(row) => Ok(Some(UserId(crate::codec::get_uuid(&row, "user_id")?))),
+            None => Ok(None),
+        }
+    }
 }

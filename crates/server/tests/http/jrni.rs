@@ -125,7 +125,7 @@ async fn logins_return_the_login_resource() {
     let (t, body) = token(&server, "/api/v5/login/member", "mia@example.com").await;
     let me = format!(
         "/api/v5/37000/members/{}",
-        body["_embedded"]["members"][0]["id"].as_str().unwrap()
+        body["_embedded"]["members"][0]["id"].as_i64().unwrap()
     );
     assert_eq!(get(&server, &me, Some(&t)).await.status(), 200);
     let out = with_app(server.http.delete(server.url("/api/v5/login")))
@@ -155,7 +155,11 @@ async fn permission_types_are_enforced() {
     let (uptown, u) = token(&server, "/api/v5/login/admin", "admin@uptown.example.com").await;
     let (mia, m) = token(&server, "/api/v5/login/member", "mia@example.com").await;
     let (_, x) = token(&server, "/api/v5/login/member", "max@example.com").await;
-    let id = |v: &Value, list: &str| v["_embedded"][list][0]["id"].as_str().unwrap().to_owned();
+    let id = |v: &Value, list: &str| v["_embedded"][list][0]["id"].as_i64().unwrap().to_string();
+    assert!(
+        d["_embedded"]["administrators"][0]["id"].is_i64(),
+        "integer ids, as JRNI clients expect"
+    );
     let (d_id, u_id, mia_id, max_id) = (
         id(&d, "administrators"),
         id(&u, "administrators"),
@@ -352,7 +356,7 @@ async fn every_error_answers_in_the_dialect_shape() {
     let (t, m) = token(&server, "/api/v5/login/member", "mia@example.com").await;
     let me = format!(
         "/api/v5/37000/members/{}",
-        m["_embedded"]["members"][0]["id"].as_str().unwrap()
+        m["_embedded"]["members"][0]["id"].as_i64().unwrap()
     );
     let resp = server
         .http
