@@ -65,6 +65,17 @@ impl Directory {
     pub fn app_by_key_hash(&self, hash: &SecretHash) -> Option<&ClientApp> {
         self.by_key_hash.get(hash).and_then(|id| self.apps.get(id))
     }
+    /// The tenant's enabled apps, by client id.
+    pub fn apps_of(&self, tenant: TenantId) -> Vec<&ClientApp> {
+        let mut apps: Vec<&ClientApp> = self
+            .apps
+            .values()
+            .filter(|a| a.tenant_id == tenant && a.enabled)
+            .collect();
+        apps.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        apps
+    }
+
     pub fn stores(&self, tenant: TenantId) -> &[Storefront] {
         self.stores
             .get(&tenant)

@@ -31,5 +31,5 @@ pub mod validation;
 
 pub use clock::{Clock, SystemClock, Timestamp};
 pub use error::{CoreError, CoreResult};
-pub use service::{Core, CoreSettings};
+pub use service::{Core, CoreSettings, ExtraClaims as ExtraClaimsFn};
 pub use store::{Store, StoreError, StoreResult};

@@ -30,6 +30,9 @@ pub struct AccessClaims {
     pub kind: String,
     #[serde(default)]
     pub profiles: Vec<String>,
+    /// Claims a dialect adds (Open Loyalty's `username`, `roles`, …).
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 pub const SERVICE_KIND: &str = "service";

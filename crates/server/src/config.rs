@@ -191,6 +191,12 @@ pub struct DialectConfig {
     pub prefix: String,
     /// Open Loyalty: the tenant whose stores `{storeCode}` selects.
     pub tenant: Option<String>,
+    /// Open Loyalty: JWT lifetime (default 24 h).
+    #[serde(default, with = "humantime_serde::option")]
+    pub access_ttl: Option<Duration>,
+    /// Open Loyalty: refresh-token lifetime, renewed at each refresh (default 30 days).
+    #[serde(default, with = "humantime_serde::option")]
+    pub refresh_ttl: Option<Duration>,
 }
 
 impl Default for DialectConfig {
@@ -199,6 +205,8 @@ impl Default for DialectConfig {
             enabled: true,
             prefix: String::new(),
             tenant: None,
+            access_ttl: None,
+            refresh_ttl: None,
         }
     }
 }

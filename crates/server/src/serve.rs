@@ -147,6 +147,30 @@ fn app_router(core: Arc<Core>, settings: &Settings) -> anyhow::Result<axum::Rout
             }),
         );
     }
+    let ol = &settings.dialects.openloyalty;
+    if ol.enabled {
+        let defaults = portcullis_dialect_openloyalty::OlSettings::default();
+        let bound = portcullis_dialect_openloyalty::OlSettings {
+            tenant: ol.tenant.clone(),
+            access_ttl: ol.access_ttl.unwrap_or(defaults.access_ttl),
+            refresh_ttl: ol.refresh_ttl.unwrap_or(defaults.refresh_ttl),
+        };
+        app = mount(
+            app,
+            &ol.prefix,
+            portcullis_dialect_openloyalty::router(core.clone(), bound),
+        )?;
+        let doc: &'static str = portcullis_dialect_openloyalty::openapi_json().leak();
+        app = app.route(
+            "/openapi/openloyalty.json",
+            axum::routing::get(move || async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    doc,
+                )
+            }),
+        );
+    }
     Ok(app.layer(axum::extract::DefaultBodyLimit::max(
         settings.http.body_limit,
     )))

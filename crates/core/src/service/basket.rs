@@ -47,6 +47,7 @@ impl Core {
             app,
             user: None,
             profiles: Vec::new(),
+            opts: Default::default(),
         };
         let idle = tenant.tokens.guest_idle_ttl;
         let basket_id = BasketId::new();

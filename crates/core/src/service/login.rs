@@ -41,6 +41,20 @@ pub(crate) struct Subject<'a> {
     pub app: &'a ClientApp,
     pub user: Option<&'a User>,
     pub profiles: Vec<String>,
+    pub opts: TokenOptions<'a>,
+}
+
+/// Claims a dialect adds to access tokens, computed for each token from its user and session.
+pub type ExtraClaims =
+    dyn Fn(Option<&User>, &Session) -> serde_json::Map<String, serde_json::Value> + Send + Sync;
+
+/// How a dialect's tokens differ from the tenant's defaults.
+#[derive(Clone, Copy, Default)]
+pub struct TokenOptions<'a> {
+    pub access_ttl: Option<std::time::Duration>,
+    /// Refresh tokens end this long after they are issued (each refresh slides it).
+    pub refresh_ttl: Option<std::time::Duration>,
+    pub extra_claims: Option<&'a ExtraClaims>,
 }
 
 impl Core {
@@ -200,11 +214,22 @@ impl Core {
         })
     }
 
-    #[instrument(skip_all, fields(client_id = %app.client_id))]
     pub async fn login_password(
         &self,
         app: &ClientApp,
         req: PasswordLogin,
+    ) -> CoreResult<TokenPair> {
+        self.login_password_with(app, req, TokenOptions::default())
+            .await
+    }
+
+    /// A password login whose tokens follow `opts` (a dialect's lifetimes and claims).
+    #[instrument(skip_all, fields(client_id = %app.client_id))]
+    pub async fn login_password_with(
+        &self,
+        app: &ClientApp,
+        req: PasswordLogin,
+        opts: TokenOptions<'_>,
     ) -> CoreResult<TokenPair> {
         if !app.allows(Grant::Password) {
             return Err(CoreError::UnauthorizedClient(
@@ -223,6 +248,7 @@ impl Core {
             app,
             user: Some(user),
             profiles,
+            opts,
         };
         let pair = self
             .open_session(
@@ -286,6 +312,7 @@ impl Core {
             app,
             user: None,
             profiles: Vec::new(),
+            opts: Default::default(),
         };
         self.open_session(&subject, store.as_ref(), None, ctx, false)
             .await
@@ -323,7 +350,7 @@ impl Core {
         let refresh = with_refresh.then(|| {
             let token = token::new_refresh_token();
             let expires_at = now
-                .plus(tokens.refresh_ttl)
+                .plus(subject.opts.refresh_ttl.unwrap_or(tokens.refresh_ttl))
                 .min(session.absolute_expires_at);
             let record = RefreshRecord {
                 hash: SecretHash::of(&token),
@@ -361,9 +388,11 @@ impl Core {
         now: Timestamp,
     ) -> CoreResult<(String, Timestamp)> {
         let tenant = subject.tenant;
-        let exp = now
-            .plus(tenant.tokens.access_ttl_for(session.kind))
-            .min(session.absolute_expires_at);
+        let ttl = subject
+            .opts
+            .access_ttl
+            .unwrap_or_else(|| tenant.tokens.access_ttl_for(session.kind));
+        let exp = now.plus(ttl).min(session.absolute_expires_at);
         let claims = AccessClaims {
             iss: self.settings.issuer.clone(),
             sub: subject
@@ -380,6 +409,11 @@ impl Core {
             store_view: session.store_view.clone(),
             kind: session.kind.map_or(SERVICE_KIND, |k| k.as_str()).to_owned(),
             profiles: subject.profiles.clone(),
+            extra: subject
+                .opts
+                .extra_claims
+                .map(|f| f(subject.user, session))
+                .unwrap_or_default(),
         };
         let ring = self.keys.load();
         let key = ring.current(tenant.id).ok_or_else(|| {

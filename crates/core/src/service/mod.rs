@@ -15,7 +15,7 @@ mod tokens;
 pub use admin::NewUser;
 pub use basket::CONTACT;
 pub use import::ImportReport;
-pub use login::PasswordLogin;
+pub use login::{ExtraClaims, PasswordLogin, TokenOptions};
 pub use opaque::{OpaqueGrant, TOUCH_GRANULARITY};
 pub use password::ForgotPassword;
 pub use tokens::Introspection;

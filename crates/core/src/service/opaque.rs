@@ -148,6 +148,7 @@ impl Core {
             app,
             user: Some(&user),
             profiles,
+            opts: Default::default(),
         };
         let idle = tenant.tokens.opaque_idle_ttl;
         let (token, session) = self

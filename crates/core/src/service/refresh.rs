@@ -1,7 +1,7 @@
 //! The refresh grant: rotation at every use, a retry window that returns the same new pair,
 //! and reuse detection that ends the whole session.
 
-use super::login::Subject;
+use super::login::{Subject, TokenOptions};
 use super::{AuditRecord, Core};
 use crate::app::{ClientApp, Grant};
 use crate::audit::RequestContext;
@@ -20,12 +20,24 @@ fn unknown() -> CoreError {
 }
 
 impl Core {
-    #[instrument(skip_all, fields(client_id = %app.client_id))]
     pub async fn refresh(
         &self,
         app: &ClientApp,
         presented: &str,
         ctx: &RequestContext,
+    ) -> CoreResult<TokenPair> {
+        self.refresh_with(app, presented, ctx, TokenOptions::default())
+            .await
+    }
+
+    /// A refresh whose new tokens follow `opts` (a dialect's lifetimes and claims).
+    #[instrument(skip_all, fields(client_id = %app.client_id))]
+    pub async fn refresh_with(
+        &self,
+        app: &ClientApp,
+        presented: &str,
+        ctx: &RequestContext,
+        opts: TokenOptions<'_>,
     ) -> CoreResult<TokenPair> {
         if !app.allows(Grant::RefreshToken) {
             return Err(CoreError::UnauthorizedClient(
@@ -93,6 +105,7 @@ impl Core {
             app,
             user: user.as_ref(),
             profiles,
+            opts,
         };
         let (access_token, access_expires_at) =
             self.sign_access(&subject, &session, store.as_ref(), now)?;
@@ -102,7 +115,7 @@ impl Core {
             session_id: session.id,
             issued_at: now,
             expires_at: now
-                .plus(tenant.tokens.refresh_ttl)
+                .plus(opts.refresh_ttl.unwrap_or(tenant.tokens.refresh_ttl))
                 .min(session.absolute_expires_at),
             rotated_at: None,
             successor: None,

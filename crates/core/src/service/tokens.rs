@@ -178,6 +178,26 @@ impl Core {
         Ok(())
     }
 
+    /// End every session of the access token's user (Open Loyalty's logout revokes all the
+    /// user's refresh tokens), this one included.
+    pub async fn logout_everywhere(
+        &self,
+        claims: &AccessClaims,
+        ctx: &RequestContext,
+    ) -> CoreResult<()> {
+        self.logout(claims, ctx).await?;
+        if let Some(user) = UserId::parse(&claims.sub) {
+            for sid in self
+                .store
+                .revoke_user_sessions(user, self.now(), "logout")
+                .await?
+            {
+                self.mark_revoked(sid);
+            }
+        }
+        Ok(())
+    }
+
     /// End the session an access token belongs to.
     pub async fn logout(&self, claims: &AccessClaims, ctx: &RequestContext) -> CoreResult<()> {
         let sid = SessionId::parse(&claims.sid).ok_or(CoreError::InvalidToken("invalid token"))?;

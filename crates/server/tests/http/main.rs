@@ -11,6 +11,7 @@ mod djust;
 mod jrni;
 mod lifecycle;
 mod nodes;
+mod openloyalty;
 mod password;
 mod proxy;
 mod smtp;

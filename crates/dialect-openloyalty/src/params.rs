@@ -1,0 +1,81 @@
+//! Request parameters, form-encoded (as the seed sends them) or JSON. Nested JSON objects are
+//! read in the form's bracket notation: `{"reset":{"plainPassword":"…"}}` is
+//! `reset[plainPassword]`.
+
+use crate::error::OlError;
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
+use serde_json::Value;
+use std::collections::HashMap;
+
+pub struct Params(pub HashMap<String, String>);
+
+impl Params {
+    /// A non-empty parameter under any of `names`.
+    pub fn get(&self, names: &[&str]) -> Option<String> {
+        names
+            .iter()
+            .find_map(|n| self.0.get(*n))
+            .filter(|v| !v.is_empty() && v.len() <= 4096)
+            .cloned()
+    }
+}
+
+fn flatten(prefix: &str, v: &Value, out: &mut HashMap<String, String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}[{k}]")
+                };
+                flatten(&key, child, out);
+            }
+        }
+        Value::String(s) => {
+            out.insert(prefix.to_owned(), s.clone());
+        }
+        Value::Null => {}
+        other => {
+            out.insert(prefix.to_owned(), other.to_string());
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for Params {
+    type Rejection = OlError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, OlError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| {
+                c.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("application/json")
+            });
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|r| OlError::Error(r.status(), "the request body cannot be read".into()))?;
+        let malformed =
+            |e: String| OlError::Error(StatusCode::BAD_REQUEST, format!("malformed body: {e}"));
+        let mut out = HashMap::new();
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Params(out));
+        }
+        if is_json {
+            let v: Value = serde_json::from_slice(&body).map_err(|e| malformed(e.to_string()))?;
+            if !v.is_object() {
+                return Err(malformed("expected a JSON object".into()));
+            }
+            flatten("", &v, &mut out);
+        } else {
+            let pairs: Vec<(String, String)> =
+                serde_urlencoded::from_bytes(&body).map_err(|e| malformed(e.to_string()))?;
+            out.extend(pairs);
+        }
+        Ok(Params(out))
+    }
+}
