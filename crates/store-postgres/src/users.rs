@@ -210,19 +210,26 @@ impl PgStore {
     }
 
     pub(crate) async fn user_number(&self, user: UserId) -> StoreResult<i64> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let lookup = "SELECT number FROM user_numbers WHERE user_id = $1";
+        let existing: Option<i64> = sqlx::query_scalar(lookup)
+            .bind(user.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        if let Some(n) = existing {
+            return Ok(n);
+        }
+        // First need: give one; a concurrent caller's insert wins and both read it back.
         query("INSERT INTO user_numbers (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING")
             .bind(user.0)
-            .execute(&mut *tx)
+            .execute(&self.pool)
             .await
             .map_err(db_err)?;
-        let n: i64 = sqlx::query_scalar("SELECT number FROM user_numbers WHERE user_id = $1")
+        sqlx::query_scalar(lookup)
             .bind(user.0)
-            .fetch_one(&mut *tx)
+            .fetch_one(&self.pool)
             .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(n)
+            .map_err(db_err)
     }
 
     pub(crate) async fn user_by_number(&self, number: i64) -> StoreResult<Option<UserId>> {

@@ -209,13 +209,23 @@ impl SqliteStore {
     }
 
     pub(crate) async fn user_number(&self, user: UserId) -> StoreResult<i64> {
+        let lookup = "SELECT number FROM user_numbers WHERE user_id = ?";
+        let existing: Option<i64> = sqlx::query_scalar(lookup)
+            .bind(user.0.to_string())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        if let Some(n) = existing {
+            return Ok(n);
+        }
+        // First need: give one (the single writer makes check-and-insert safe).
         let mut tx = self.write.begin().await.map_err(db_err)?;
         query("INSERT OR IGNORE INTO user_numbers (user_id) VALUES (?)")
             .bind(user.0.to_string())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        let n: i64 = sqlx::query_scalar("SELECT number FROM user_numbers WHERE user_id = ?")
+        let n: i64 = sqlx::query_scalar(lookup)
             .bind(user.0.to_string())
             .fetch_one(&mut *tx)
             .await

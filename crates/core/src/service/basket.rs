@@ -74,6 +74,13 @@ impl Core {
 
     /// The open basket of a token's session, created for a member on first use.
     pub async fn basket_of(&self, grant: &OpaqueGrant, company_id: i64) -> CoreResult<Basket> {
+        if self
+            .directory()
+            .store_by_company(grant.session.tenant_id, company_id)
+            .is_none()
+        {
+            return Err(CoreError::NotFound("company"));
+        }
         if let Some(b) = self.store.find_open_basket(grant.session.id).await? {
             if b.company_id != company_id {
                 return Err(not_yours());
