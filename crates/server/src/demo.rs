@@ -16,6 +16,7 @@ version = 1
 slug = "demo"
 name = "Demo Commerce"
 brand_urls = ["demo.localhost"]
+signing_alg = "RS256"   # Open Loyalty clients expect RS256; every other API accepts it too
 
 [[tenants.stores]]
 code = "DEFAULT"
