@@ -83,8 +83,10 @@ pub async fn forgot_password(
             kind,
             locale: req.locale,
             ctx,
+            refuse_if_pending: false,
         },
-    )?;
+    )
+    .await?;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(Accepted { status: "accepted" }),

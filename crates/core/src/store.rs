@@ -233,4 +233,16 @@ pub trait Store: Send + Sync + 'static {
     async fn user_number(&self, user: UserId) -> StoreResult<i64>;
     /// The user with an integer id, if any.
     async fn user_by_number(&self, number: i64) -> StoreResult<Option<UserId>>;
+
+    /// Records a reset request for `key` unless one made at or after `live_since` is still
+    /// pending; returns whether it was recorded. Atomic under concurrent calls.
+    async fn mark_reset_request(
+        &self,
+        tenant: TenantId,
+        key: &SecretHash,
+        at: Timestamp,
+        live_since: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Forgets the pending request for `key` (the reset was completed).
+    async fn clear_reset_request(&self, tenant: TenantId, key: &SecretHash) -> StoreResult<()>;
 }

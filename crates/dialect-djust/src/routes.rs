@@ -248,8 +248,10 @@ pub async fn send_reset_password_email(
             kind: Some(dj.kind),
             locale: None,
             ctx: dj.ctx,
+            refuse_if_pending: false,
         },
-    )?;
+    )
+    .await?;
     Ok(StatusCode::OK)
 }
 

@@ -341,8 +341,9 @@ pub async fn email_password_reset(
         kind: Some(UserKind::Customer),
         locale: None,
         ctx: app.ctx,
+        refuse_if_pending: false,
     };
-    core.forgot_password(&app.app, forgot)?;
+    core.forgot_password(&app.app, forgot).await?;
     Ok(axum::Json(ResetEmailResponse {
         result: "ok",
         message: "if the address belongs to an account, a reset e-mail is on its way",

@@ -284,8 +284,17 @@ async fn reset_request(
         kind: Some(kind),
         locale: None,
         ctx: Default::default(),
+        refuse_if_pending: true,
     };
-    state.core.forgot_password(&app, forgot)?;
+    state
+        .core
+        .forgot_password(&app, forgot)
+        .await
+        .map_err(|e| match e {
+            // Open Loyalty answers a repeated request with 400.
+            CoreError::Conflict(m) => OlError::Error(StatusCode::BAD_REQUEST, m),
+            other => other.into(),
+        })?;
     Ok(success())
 }
 

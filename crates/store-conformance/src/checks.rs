@@ -1075,3 +1075,59 @@ pub async fn user_numbers_are_stable_and_distinct(store: S) {
         "only users that exist get a number"
     );
 }
+
+pub async fn pending_reset_requests_are_marked_once(store: S) {
+    let w = world("acme");
+    store.apply_provisioning(&w.plan()).await.unwrap();
+    let key = SecretHash::of("customer:alice@example.com");
+    let day = secs(86_400);
+    assert!(
+        store
+            .mark_reset_request(w.tenant.id, &key, T0, T0.minus(day))
+            .await
+            .unwrap()
+    );
+    let t1 = T0.plus(secs(60));
+    assert!(
+        !store
+            .mark_reset_request(w.tenant.id, &key, t1, t1.minus(day))
+            .await
+            .unwrap(),
+        "still pending"
+    );
+    // Concurrent marks once the old one lapsed: exactly one records.
+    let later = T0.plus(day).plus(secs(1));
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let store = store.clone();
+        let tenant = w.tenant.id;
+        tasks.push(tokio::spawn(async move {
+            store
+                .mark_reset_request(tenant, &key, later, later.minus(day))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut recorded = 0;
+    for t in tasks {
+        recorded += usize::from(t.await.unwrap());
+    }
+    assert_eq!(recorded, 1);
+    store.clear_reset_request(w.tenant.id, &key).await.unwrap();
+    assert!(
+        store
+            .mark_reset_request(w.tenant.id, &key, later, later.minus(day))
+            .await
+            .unwrap(),
+        "cleared by a completed reset"
+    );
+    let other = world("other");
+    store.apply_provisioning(&other.plan()).await.unwrap();
+    assert!(
+        store
+            .mark_reset_request(other.tenant.id, &key, later, later.minus(day))
+            .await
+            .unwrap(),
+        "per tenant"
+    );
+}

@@ -79,6 +79,7 @@ macro_rules! conformance_tests {
             opaque_tokens_record_their_last_use,
             baskets_check_out_once,
             user_numbers_are_stable_and_distinct,
+            pending_reset_requests_are_marked_once,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

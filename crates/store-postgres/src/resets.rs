@@ -251,4 +251,43 @@ impl PgStore {
             .map_err(db_err)?;
         Ok(done.rows_affected())
     }
+
+    pub(crate) async fn mark_reset_request(
+        &self,
+        tenant: TenantId,
+        key: &SecretHash,
+        at: Timestamp,
+        live_since: Timestamp,
+    ) -> StoreResult<bool> {
+        // The update happens only when the old request is no longer pending; RETURNING then
+        // yields a row, exactly when this call recorded one.
+        let row = query(
+            "INSERT INTO reset_requests (tenant_id, key, requested_at) VALUES ($1, $2, $3)
+             ON CONFLICT (tenant_id, key) DO UPDATE SET requested_at = excluded.requested_at
+             WHERE reset_requests.requested_at < $4
+             RETURNING requested_at",
+        )
+        .bind(tenant.0)
+        .bind(key.as_bytes().as_slice())
+        .bind(at.0)
+        .bind(live_since.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(row.is_some())
+    }
+
+    pub(crate) async fn clear_reset_request(
+        &self,
+        tenant: TenantId,
+        key: &SecretHash,
+    ) -> StoreResult<()> {
+        query("DELETE FROM reset_requests WHERE tenant_id = $1 AND key = $2")
+            .bind(tenant.0)
+            .bind(key.as_bytes().as_slice())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
 }

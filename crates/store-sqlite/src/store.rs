@@ -255,4 +255,16 @@ impl Store for SqliteStore {
     async fn user_by_number(&self, number: i64) -> StoreResult<Option<UserId>> {
         self.user_by_number(number).await
     }
+    async fn mark_reset_request(
+        &self,
+        tenant: TenantId,
+        key: &SecretHash,
+        at: Timestamp,
+        live_since: Timestamp,
+    ) -> StoreResult<bool> {
+        self.mark_reset_request(tenant, key, at, live_since).await
+    }
+    async fn clear_reset_request(&self, tenant: TenantId, key: &SecretHash) -> StoreResult<()> {
+        self.clear_reset_request(tenant, key).await
+    }
 }

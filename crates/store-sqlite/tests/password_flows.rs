@@ -70,8 +70,10 @@ async fn reset_token(core: &Arc<Core>, mailer: &Recorder) -> String {
             kind: None,
             locale: None,
             ctx: Default::default(),
+            refuse_if_pending: false,
         },
     )
+    .await
     .unwrap();
     for _ in 0..100 {
         core.deliver_outbox(mailer).await.unwrap();

@@ -174,7 +174,12 @@ impl Core {
             return Err(bad(format!("{path}.name"), "must not be empty"));
         }
         let tk = &t.tokens;
-        if tk.access_ttl.is_zero() || tk.refresh_ttl.is_zero() || tk.session_max_age.is_zero() {
+        if tk.access_ttl.is_zero()
+            || tk.refresh_ttl.is_zero()
+            || tk.session_max_age.is_zero()
+            || tk.opaque_idle_ttl.is_zero()
+            || tk.guest_idle_ttl.is_zero()
+        {
             return Err(bad(
                 format!("{path}.tokens"),
                 "lifetimes must be longer than zero",
@@ -184,6 +189,12 @@ impl Core {
             return Err(bad(
                 format!("{path}.tokens.access_ttl_by_kind"),
                 "lifetimes must be longer than zero",
+            ));
+        }
+        if t.passwords.reset_ttl.is_zero() {
+            return Err(bad(
+                format!("{path}.passwords.reset_ttl"),
+                "must be longer than zero",
             ));
         }
         let old = existing.tenants.iter().find(|x| x.slug == t.slug);

@@ -29,6 +29,15 @@ pub struct ForgotPassword {
     pub kind: Option<UserKind>,
     pub locale: Option<String>,
     pub ctx: RequestContext,
+    /// Refuse a new request for the same address while one is pending (made within the
+    /// tenant's reset lifetime and not completed) — Open Loyalty's rule. Tracked for every
+    /// address asked about, known or not, so the answer says nothing about accounts.
+    pub refuse_if_pending: bool,
+}
+
+/// The key of pending reset requests: kind and normalised address, hashed.
+fn request_key(kind: UserKind, email: &str) -> SecretHash {
+    SecretHash::of(&format!("{}:{}", kind.as_str(), normalize_login(email)))
 }
 
 fn invalid_token() -> CoreError {
@@ -38,7 +47,7 @@ fn invalid_token() -> CoreError {
 impl Core {
     /// Checks the request, then looks the account up and queues the e-mail in the background,
     /// so neither the answer nor its timing depends on whether the account exists.
-    pub fn forgot_password(
+    pub async fn forgot_password(
         self: &Arc<Self>,
         app: &ClientApp,
         req: ForgotPassword,
@@ -82,6 +91,21 @@ impl Core {
                         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             })
             .unwrap_or_else(|| "en".to_owned());
+        if req.refuse_if_pending {
+            let tenant = self.tenant(app.tenant_id)?;
+            let now = self.now();
+            let key = request_key(kind, &email);
+            let live_since = now.minus(tenant.passwords.reset_ttl);
+            if !self
+                .store
+                .mark_reset_request(tenant.id, &key, now, live_since)
+                .await?
+            {
+                return Err(CoreError::Conflict(
+                    "resetting password already requested".into(),
+                ));
+            }
+        }
         let core = self.clone();
         let app = app.clone();
         tokio::spawn(async move {
@@ -282,6 +306,12 @@ impl Core {
                 "reset_token_used",
                 "the reset token was already used",
             ));
+        }
+        if let Some(email) = &user.email {
+            // A completed reset ends the pending request, so the next one is accepted.
+            self.store
+                .clear_reset_request(tenant.id, &request_key(user.kind, email))
+                .await?;
         }
         if tenant.passwords.revoke_sessions_on_reset {
             self.end_user_sessions(&user, "password_reset").await?;

@@ -317,6 +317,19 @@ async fn reset_and_change_passwords() {
         json!({"error": "field \"username\" should not be empty"})
     );
     let token = token_in(&smtp.wait_for(1).await[0]);
+    // A second request while one is pending is refused, for known and unknown addresses alike.
+    let pending = json!({"error": "resetting password already requested"});
+    for who in ["user@example.com", "nobody@example.com"] {
+        let again = form(
+            &server,
+            "/api/DEFAULT/customer/password/reset/request",
+            None,
+            &[("username", who)],
+        )
+        .await;
+        assert_eq!(again.status(), 400, "{who}");
+        assert_eq!(again.json::<Value>().await.unwrap(), pending);
+    }
 
     // The seed's own new password lacks an upper-case letter: the form error says exactly that.
     let resp = form(
@@ -378,6 +391,15 @@ async fn reset_and_change_passwords() {
     )
     .await;
     assert_eq!(again.status(), 404);
+    // Once the reset is done, a new request is accepted.
+    let next = form(
+        &server,
+        "/api/DEFAULT/customer/password/reset/request",
+        None,
+        &[("username", "user@example.com")],
+    )
+    .await;
+    assert_eq!(next.status(), 200);
     let unknown = form(
         &server,
         "/api/password/reset",
