@@ -49,24 +49,34 @@ fn options(state: &OlState) -> TokenOptions<'static> {
     }
 }
 
-/// The tenant bound to the dialect.
-fn tenant(state: &OlState) -> Result<Tenant, OlError> {
+/// The tenant bound to the dialect: the configured one; else the tenant one of whose brand
+/// URLs is the request's host; else the only tenant.
+fn tenant(state: &OlState, headers: &HeaderMap) -> Result<Tenant, OlError> {
     let not_bound = || {
         OlError::Error(
             StatusCode::NOT_FOUND,
             "no tenant is bound to the Open Loyalty dialect".into(),
         )
     };
-    match &state.settings.tenant {
-        Some(slug) => state.core.tenant_by_slug(slug).map_err(|_| not_bound()),
-        None => {
-            let dir = state.core.directory();
-            let mut all = dir.tenants();
-            match (all.next(), all.next()) {
-                (Some(t), None) => Ok(t.clone()),
-                _ => Err(not_bound()),
-            }
-        }
+    if let Some(slug) = &state.settings.tenant {
+        return state.core.tenant_by_slug(slug).map_err(|_| not_bound());
+    }
+    let dir = state.core.directory();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let bare = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    if let Some(t) = dir
+        .tenant_by_brand_url(host)
+        .or_else(|| dir.tenant_by_brand_url(bare))
+    {
+        return Ok(t.clone());
+    }
+    let mut all = dir.tenants();
+    match (all.next(), all.next()) {
+        (Some(t), None) => Ok(t.clone()),
+        _ => Err(not_bound()),
     }
 }
 
@@ -124,12 +134,13 @@ type Tokens = (
 
 async fn login(
     state: &OlState,
+    headers: &HeaderMap,
     params: Params,
     kind: UserKind,
     store: Option<String>,
 ) -> Result<Tokens, OlError> {
     let bad = || OlError::Code(StatusCode::UNAUTHORIZED, "Bad credentials");
-    let tenant = tenant(state)?;
+    let tenant = tenant(state, headers)?;
     let store = store.map(|s| store_code(state, &tenant, &s)).transpose()?;
     let login = params.get(&["username", "_username"]).ok_or_else(bad)?;
     let password = Zeroizing::new(params.get(&["password", "_password"]).ok_or_else(bad)?);
@@ -154,8 +165,12 @@ async fn login(
 #[utoipa::path(post, path = "/api/admin/login_check", tag = "openloyalty",
     request_body(content = Object, description = "username and password (or _username, _password), form-encoded or JSON"),
     responses((status = 200, body = TokenResponse), (status = 401, description = "{\"code\":401,\"message\":\"Bad credentials\"}")))]
-pub async fn admin_login(State(state): S, params: Params) -> Result<Tokens, OlError> {
-    login(&state, params, UserKind::Operator, None).await
+pub async fn admin_login(
+    State(state): S,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Tokens, OlError> {
+    login(&state, &headers, params, UserKind::Operator, None).await
 }
 
 /// Customer (member) login to a store.
@@ -165,10 +180,11 @@ pub async fn admin_login(State(state): S, params: Params) -> Result<Tokens, OlEr
     responses((status = 200, body = TokenResponse), (status = 401), (status = 404, description = "Unknown store")))]
 pub async fn member_login(
     State(state): S,
+    headers: HeaderMap,
     Path(store): Path<String>,
     params: Params,
 ) -> Result<Tokens, OlError> {
-    login(&state, params, UserKind::Customer, Some(store)).await
+    login(&state, &headers, params, UserKind::Customer, Some(store)).await
 }
 
 /// Alias of the member login.
@@ -178,14 +194,20 @@ pub async fn member_login(
     responses((status = 200, body = TokenResponse), (status = 401), (status = 404)))]
 pub async fn customer_login(
     State(state): S,
+    headers: HeaderMap,
     Path(store): Path<String>,
     params: Params,
 ) -> Result<Tokens, OlError> {
-    login(&state, params, UserKind::Customer, Some(store)).await
+    login(&state, &headers, params, UserKind::Customer, Some(store)).await
 }
 
-async fn refresh(state: &OlState, params: Params, kind: UserKind) -> Result<Tokens, OlError> {
-    let tenant = tenant(state)?;
+async fn refresh(
+    state: &OlState,
+    headers: &HeaderMap,
+    params: Params,
+    kind: UserKind,
+) -> Result<Tokens, OlError> {
+    let tenant = tenant(state, headers)?;
     let token = params
         .get(&["refresh_token"])
         .ok_or_else(|| OlError::empty_field("refresh_token"))?;
@@ -202,8 +224,12 @@ async fn refresh(state: &OlState, params: Params, kind: UserKind) -> Result<Toke
 #[utoipa::path(post, path = "/api/token/refresh", tag = "openloyalty",
     request_body(content = Object, description = "refresh_token"),
     responses((status = 200, body = TokenResponse), (status = 401)))]
-pub async fn admin_refresh(State(state): S, params: Params) -> Result<Tokens, OlError> {
-    refresh(&state, params, UserKind::Operator).await
+pub async fn admin_refresh(
+    State(state): S,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Tokens, OlError> {
+    refresh(&state, &headers, params, UserKind::Operator).await
 }
 
 /// Customer token refresh.
@@ -213,11 +239,12 @@ pub async fn admin_refresh(State(state): S, params: Params) -> Result<Tokens, Ol
     responses((status = 200, body = TokenResponse), (status = 401), (status = 404)))]
 pub async fn store_refresh(
     State(state): S,
+    headers: HeaderMap,
     Path(store): Path<String>,
     params: Params,
 ) -> Result<Tokens, OlError> {
-    store_code(&state, &tenant(&state)?, &store)?;
-    refresh(&state, params, UserKind::Customer).await
+    store_code(&state, &tenant(&state, &headers)?, &store)?;
+    refresh(&state, &headers, params, UserKind::Customer).await
 }
 
 /// The JWT of the request, checked: 401 with Open Loyalty's messages otherwise.
@@ -239,7 +266,7 @@ fn jwt(state: &OlState, headers: &HeaderMap) -> Result<std::sync::Arc<AccessClai
         .core
         .validate_access(token)
         .map_err(OlError::from_token)?;
-    if claims.tenant != tenant(state)?.slug {
+    if claims.tenant != tenant(state, headers)?.slug {
         return Err(OlError::Code(StatusCode::UNAUTHORIZED, "Invalid JWT Token"));
     }
     Ok(claims)
@@ -264,10 +291,11 @@ fn success() -> axum::Json<Value> {
 
 async fn reset_request(
     state: &OlState,
+    headers: &HeaderMap,
     params: Params,
     kind: UserKind,
 ) -> Result<axum::Json<Value>, OlError> {
-    let tenant = tenant(state)?;
+    let tenant = tenant(state, headers)?;
     let email = params
         .get(&["username"])
         .ok_or_else(|| OlError::empty_field("username"))?;
@@ -305,11 +333,12 @@ async fn reset_request(
     responses((status = 200, description = "{\"success\":true}"), (status = 400), (status = 404)))]
 pub async fn customer_reset_request(
     State(state): S,
+    headers: HeaderMap,
     Path(store): Path<String>,
     params: Params,
 ) -> Result<axum::Json<Value>, OlError> {
-    store_code(&state, &tenant(&state)?, &store)?;
-    reset_request(&state, params, UserKind::Customer).await
+    store_code(&state, &tenant(&state, &headers)?, &store)?;
+    reset_request(&state, &headers, params, UserKind::Customer).await
 }
 
 /// Admin password reset request.
@@ -318,9 +347,10 @@ pub async fn customer_reset_request(
     responses((status = 200, description = "{\"success\":true}"), (status = 400)))]
 pub async fn admin_reset_request(
     State(state): S,
+    headers: HeaderMap,
     params: Params,
 ) -> Result<axum::Json<Value>, OlError> {
-    reset_request(&state, params, UserKind::Operator).await
+    reset_request(&state, &headers, params, UserKind::Operator).await
 }
 
 /// Open Loyalty's policy messages, in its order.
@@ -384,8 +414,12 @@ fn form_error(e: CoreError, field: &'static str, others: &[&'static str]) -> OlE
 #[utoipa::path(post, path = "/api/password/reset", tag = "openloyalty",
     request_body(content = Object, description = "token and reset[plainPassword]"),
     responses((status = 200, description = "{\"success\":true}"), (status = 400, description = "Empty fields, or form errors"), (status = 404, description = "Unknown, used or expired token")))]
-pub async fn reset(State(state): S, params: Params) -> Result<axum::Json<Value>, OlError> {
-    let tenant = tenant(&state)?;
+pub async fn reset(
+    State(state): S,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<axum::Json<Value>, OlError> {
+    let tenant = tenant(&state, &headers)?;
     let token = params
         .get(&["token"])
         .ok_or_else(|| OlError::empty_field("token"))?;
@@ -410,7 +444,7 @@ async fn change(
     kind: UserKind,
 ) -> Result<axum::Json<Value>, OlError> {
     let claims = jwt(state, headers)?;
-    store_code(state, &tenant(state)?, store)?;
+    store_code(state, &tenant(state, headers)?, store)?;
     if claims.kind != kind.as_str() {
         return Err(OlError::Error(
             StatusCode::FORBIDDEN,

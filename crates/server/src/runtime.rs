@@ -31,6 +31,11 @@ pub async fn open_core(settings: &Settings, bound: Option<SocketAddr>) -> anyhow
             .unwrap_or_else(|| format!("http://{listen}")),
         hashing: settings.hashing.clone(),
         outbox: settings.outbox.clone(),
+        // Revocations are remembered while any token of any API can still be valid.
+        min_revocation_window: dialect_access_ttls(settings).fold(
+            CoreSettings::default().min_revocation_window,
+            std::time::Duration::max,
+        ),
         ..CoreSettings::default()
     };
     let core = Core::start(store, Arc::new(SystemClock), master, core_settings).await?;
@@ -91,4 +96,13 @@ pub fn mailer(settings: &Settings) -> anyhow::Result<Arc<dyn Mailer>> {
             Arc::new(FileMailer::new(smtp.mail_dir.clone(), from, templates))
         }
     })
+}
+
+/// Access-token lifetimes the dialects set beyond the tenants' own.
+fn dialect_access_ttls(settings: &Settings) -> impl Iterator<Item = std::time::Duration> {
+    let ol = &settings.dialects.openloyalty;
+    let ol_ttl = ol
+        .access_ttl
+        .unwrap_or(portcullis_dialect_openloyalty::OlSettings::default().access_ttl);
+    ol.enabled.then_some(ol_ttl).into_iter()
 }

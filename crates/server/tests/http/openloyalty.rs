@@ -496,6 +496,59 @@ async fn an_expired_jwt_says_so() {
     ol_error(resp, 401, "Expired JWT Token").await;
 }
 
+/// Without a configured tenant, the request's host picks the tenant by its brand URLs.
+#[tokio::test]
+async fn the_host_selects_the_tenant_when_none_is_configured() {
+    let second = r#"
+[[tenants]]
+slug = "ol2"
+name = "Second Program"
+signing_alg = "RS256"
+brand_urls = ["loyalty2.example.com"]
+[[tenants.stores]]
+code = "DEFAULT"
+default = true
+[[tenants.apps]]
+client_id = "ol2-console"
+api_key = "ol2-console-secret-0001"
+kinds = ["customer"]
+[[tenants.users]]
+kind = "customer"
+email = "user@example.com"
+password = "Str0ng!Passw0rd"
+"#;
+    let server = Server::with(&format!("{OL}{second}")).await;
+    let login = |host: &'static str| {
+        let req = server
+            .http
+            .post(server.url("/api/DEFAULT/member/login_check"))
+            .header("host", host)
+            .form(&[("username", "user@example.com"), ("password", PASSWORD)]);
+        async move { req.send().await.unwrap() }
+    };
+    let resp = login("loyalty2.example.com").await;
+    assert_eq!(resp.status(), 200);
+    let token: Value = resp.json().await.unwrap();
+    let payload = token["token"]
+        .as_str()
+        .unwrap()
+        .split('.')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["tenant"], "ol2");
+    assert_eq!(
+        login("unknown.example.com").await.status(),
+        404,
+        "two tenants, none chosen"
+    );
+}
+
 crate::on_both_stores!(
     logins_refresh_and_revoke,
     errors_in_open_loyalty_shapes,
