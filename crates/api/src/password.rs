@@ -84,6 +84,7 @@ pub async fn forgot_password(
             locale: req.locale,
             ctx,
             refuse_if_pending: false,
+            accept_username: false,
         },
     )
     .await?;

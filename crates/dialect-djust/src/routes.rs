@@ -249,6 +249,7 @@ pub async fn send_reset_password_email(
             locale: None,
             ctx: dj.ctx,
             refuse_if_pending: false,
+            accept_username: false,
         },
     )
     .await?;

@@ -342,6 +342,7 @@ pub async fn email_password_reset(
         locale: None,
         ctx: app.ctx,
         refuse_if_pending: false,
+        accept_username: false,
     };
     core.forgot_password(&app.app, forgot).await?;
     Ok(axum::Json(ResetEmailResponse {

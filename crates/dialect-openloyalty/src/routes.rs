@@ -313,6 +313,7 @@ async fn reset_request(
         locale: None,
         ctx: Default::default(),
         refuse_if_pending: true,
+        accept_username: true,
     };
     state
         .core

@@ -71,6 +71,7 @@ async fn reset_token(core: &Arc<Core>, mailer: &Recorder) -> String {
             locale: None,
             ctx: Default::default(),
             refuse_if_pending: false,
+            accept_username: false,
         },
     )
     .await

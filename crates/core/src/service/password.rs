@@ -33,6 +33,9 @@ pub struct ForgotPassword {
     /// tenant's reset lifetime and not completed) — Open Loyalty's rule. Tracked for every
     /// address asked about, known or not, so the answer says nothing about accounts.
     pub refuse_if_pending: bool,
+    /// `email` may also be a username (Open Loyalty's admin reset); the e-mail then goes to
+    /// the address on file.
+    pub accept_username: bool,
 }
 
 /// The key of pending reset requests: kind and normalised address, hashed.
@@ -52,8 +55,17 @@ impl Core {
         app: &ClientApp,
         req: ForgotPassword,
     ) -> CoreResult<()> {
-        let email =
-            parse_email(&req.email).map_err(|m| CoreError::field("email", "invalid_email", m))?;
+        let email = match parse_email(&req.email) {
+            Ok(e) => e,
+            Err(_)
+                if req.accept_username
+                    && !req.email.trim().is_empty()
+                    && req.email.len() <= 254 =>
+            {
+                req.email.trim().to_owned()
+            }
+            Err(m) => return Err(CoreError::field("email", "invalid_email", m)),
+        };
         let link = url::Url::parse(&req.redirect_url)
             .ok()
             .filter(|u| matches!(u.scheme(), "https" | "http"))
@@ -132,8 +144,16 @@ impl Core {
         let tenant = self.tenant(app.tenant_id)?;
         let wanted = normalize_login(email);
         let user = self.store.find_user(tenant.id, kind, &wanted).await?;
+        // An address must be the user's e-mail (not someone's username); a username given as
+        // such (accepted only where a dialect allows it) must be the user's username.
+        let by_email = wanted.contains('@');
         let user = user.filter(|u| {
-            u.email.as_deref().map(normalize_login).as_deref() == Some(wanted.as_str())
+            let field = if by_email {
+                u.email.as_deref()
+            } else {
+                u.username.as_deref()
+            };
+            field.map(normalize_login).as_deref() == Some(wanted.as_str())
         });
         let skip = |reason: &str, user: Option<UserId>| AuditRecord {
             action: "password.reset_not_sent",
@@ -165,7 +185,11 @@ impl Core {
             ),
         ];
         // Send to the address on file, as it was given at sign-up.
-        let address = user.email.clone().unwrap_or_else(|| email.to_owned());
+        let Some(address) = user.email.clone() else {
+            self.audit(skip("no e-mail address on file", Some(user.id)))
+                .await;
+            return Ok(());
+        };
 
         // UUID form, as the DJUST dialect expects: 122 random bits.
         let token = Zeroizing::new(uuid::Uuid::new_v4().to_string());

@@ -27,6 +27,7 @@ redirect_hosts = ["loyalty.example.com"]
 [[tenants.users]]
 kind = "operator"
 email = "admin@example.com"
+username = "admin"
 password = "Str0ng!Passw0rd"
 [[tenants.users]]
 kind = "customer"
@@ -97,7 +98,7 @@ async fn logins_refresh_and_revoke() {
     let admin: Value = resp.json().await.unwrap();
     let claims = verify(&server, admin["token"].as_str().unwrap()).await;
     assert_eq!(claims["roles"], json!(["ROLE_ADMIN"]));
-    assert_eq!(claims["username"], "admin@example.com");
+    assert_eq!(claims["username"], "admin", "the username, else the e-mail");
     assert!(claims["id"].is_string() && claims["lastLoginAt"].is_string());
     assert_eq!(
         claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
@@ -317,6 +318,25 @@ async fn reset_and_change_passwords() {
         json!({"error": "field \"username\" should not be empty"})
     );
     let token = token_in(&smtp.wait_for(1).await[0]);
+    // The seed's admin reset request names the admin by username; the mail goes to the
+    // address on file.
+    let admin = form(
+        &server,
+        "/api/password/reset/request",
+        None,
+        &[("username", "admin")],
+    )
+    .await;
+    assert_eq!(
+        admin.json::<Value>().await.unwrap(),
+        json!({"success": true})
+    );
+    let mails = smtp.wait_for(2).await;
+    assert!(
+        mails
+            .iter()
+            .any(|m| crate::smtp::recipient(m) == "admin@example.com")
+    );
     // A second request while one is pending is refused, for known and unknown addresses alike.
     let pending = json!({"error": "resetting password already requested"});
     for who in ["user@example.com", "nobody@example.com"] {
