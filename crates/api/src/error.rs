@@ -166,6 +166,16 @@ impl From<CoreError> for ApiError {
                 format!("{what} not found"),
             ),
             CoreError::Conflict(msg) => ApiError::new(StatusCode::CONFLICT, "conflict", code, msg),
+            CoreError::RateLimited { retry_after } => {
+                let mut out = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    code,
+                    "too many attempts, retry later",
+                );
+                out.retry_after = Some(retry_after.as_secs().max(1));
+                out
+            }
             CoreError::Busy { retry_after } => {
                 let mut out = ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -56,6 +56,9 @@ pub enum CoreError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// Too many attempts (per client IP or per account); the caller may retry after the delay.
+    #[error("too many attempts, retry later")]
+    RateLimited { retry_after: Duration },
     /// Too many password hashes are running; the caller should retry after the delay.
     #[error("the server is busy, retry later")]
     Busy { retry_after: Duration },
@@ -114,6 +117,7 @@ impl CoreError {
             CoreError::Forbidden(_) => "forbidden",
             CoreError::NotFound(_) => "not_found",
             CoreError::Conflict(_) => "conflict",
+            CoreError::RateLimited { .. } => "rate_limited",
             CoreError::Busy { .. } => "busy",
             CoreError::Unavailable => "unavailable",
             CoreError::Internal(_) => "internal",

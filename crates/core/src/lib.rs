@@ -12,6 +12,7 @@ pub mod directory;
 pub mod error;
 pub mod ids;
 pub mod keys;
+pub mod limits;
 pub mod opaque;
 pub mod outbox;
 pub mod password;

@@ -35,6 +35,8 @@ pub struct TenantDoc {
     pub tokens: TokenSettings,
     #[serde(default)]
     pub passwords: crate::reset::PasswordRules,
+    #[serde(default)]
+    pub limits: crate::limits::LoginLimits,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stores: Vec<StoreDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -245,4 +245,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// Forgets the pending request for `key` (the reset was completed).
     async fn clear_reset_request(&self, tenant: TenantId, key: &SecretHash) -> StoreResult<()>;
+
+    // Rate limits.
+    /// Counts one more attempt for `key` in the window starting at `window_start` and returns
+    /// the new count. Atomic: concurrent callers get distinct counts.
+    async fn hit_counter(&self, key: &SecretHash, window_start: Timestamp) -> StoreResult<u32>;
+    /// Forgets every window of `key` (a successful login, an operator's unlock).
+    async fn clear_counter(&self, key: &SecretHash) -> StoreResult<()>;
+    /// Forgets windows that started before `before`.
+    async fn prune_counters(&self, before: Timestamp) -> StoreResult<u64>;
 }

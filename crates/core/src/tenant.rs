@@ -21,6 +21,7 @@ pub struct Tenant {
     pub signing_alg: SigningAlg,
     pub tokens: TokenSettings,
     pub passwords: crate::reset::PasswordRules,
+    pub limits: crate::limits::LoginLimits,
     pub enabled: bool,
     pub created_at: Timestamp,
 }

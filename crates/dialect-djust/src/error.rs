@@ -114,6 +114,15 @@ impl From<CoreError> for DjError {
                 DjError::new(StatusCode::NOT_FOUND, code, format!("{what} not found"))
             }
             CoreError::Conflict(m) => DjError::new(StatusCode::CONFLICT, code, m),
+            CoreError::RateLimited { retry_after } => {
+                let mut out = DjError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    code,
+                    "too many attempts, retry later",
+                );
+                out.retry_after = Some(retry_after.as_secs().max(1));
+                out
+            }
             CoreError::Busy { retry_after } => {
                 let mut out = DjError::new(
                     StatusCode::SERVICE_UNAVAILABLE,

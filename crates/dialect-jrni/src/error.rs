@@ -65,6 +65,10 @@ impl From<CoreError> for JrniError {
             CoreError::UnauthorizedClient(_) | CoreError::Forbidden(_) => JrniError::forbidden(),
             CoreError::NotFound(_) => JrniError::not_found(),
             CoreError::Conflict(_) => JrniError::status(StatusCode::CONFLICT),
+            CoreError::RateLimited { retry_after } => JrniError {
+                retry_after: Some(retry_after.as_secs().max(1)),
+                ..JrniError::status(StatusCode::TOO_MANY_REQUESTS)
+            },
             CoreError::Busy { retry_after } => JrniError {
                 retry_after: Some(retry_after.as_secs().max(1)),
                 ..JrniError::status(StatusCode::SERVICE_UNAVAILABLE)

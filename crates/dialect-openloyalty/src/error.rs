@@ -17,6 +17,7 @@ pub enum OlError {
     /// 400 with the form-error body: field → its messages (fields without errors listed empty).
     Form(BTreeMap<&'static str, Vec<String>>),
     Busy(u64),
+    Limited(u64),
 }
 
 impl OlError {
@@ -75,6 +76,9 @@ impl From<CoreError> for OlError {
             }
             CoreError::Conflict(m) => OlError::Error(StatusCode::CONFLICT, m),
             CoreError::Busy { retry_after } => OlError::Busy(retry_after.as_secs().max(1)),
+            CoreError::RateLimited { retry_after } => {
+                OlError::Limited(retry_after.as_secs().max(1))
+            }
             CoreError::Unavailable => OlError::Error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the service is unavailable".into(),
@@ -115,6 +119,12 @@ impl IntoResponse for OlError {
                     axum::Json(json!({"form": {"children": children}, "errors": []})),
                 )
                     .into_response()
+            }
+            OlError::Limited(secs) => {
+                let body = json!({"code": 429, "message": "Too many login attempts, retry later."});
+                let mut resp = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+                resp.headers_mut().insert(header::RETRY_AFTER, secs.into());
+                resp
             }
             OlError::Busy(secs) => {
                 let mut resp = (

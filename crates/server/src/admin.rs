@@ -119,6 +119,12 @@ pub async fn user(core: &Core, cmd: UserCommand) -> anyhow::Result<()> {
                 .await?;
             println!("{} disabled; sessions ended", found.id);
         }
+        UserCommand::Unlock { user } => {
+            let tenant = core.tenant_by_slug(&user.tenant)?;
+            core.unlock_login(&tenant, parse_kind(&user.kind)?, &user.login)
+                .await?;
+            println!("{} may log in again", user.login);
+        }
         UserCommand::Enable { user } => {
             let found = find(core, &user).await?;
             core.set_user_status(&found, UserStatus::Active, "cli")

@@ -122,6 +122,11 @@ pub enum UserCommand {
         #[command(flatten)]
         user: UserRef,
     },
+    /// End a login lockout (too many attempts) before its window ends.
+    Unlock {
+        #[command(flatten)]
+        user: UserRef,
+    },
     /// Enable a disabled or locked user.
     Enable {
         #[command(flatten)]

@@ -1131,3 +1131,41 @@ pub async fn pending_reset_requests_are_marked_once(store: S) {
         "per tenant"
     );
 }
+
+pub async fn counters_count_atomically(store: S) {
+    let key = SecretHash::of("account|acme|customer|alice");
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.hit_counter(&key, T0).await.unwrap()
+        }));
+    }
+    let mut counts = Vec::new();
+    for t in tasks {
+        counts.push(t.await.unwrap());
+    }
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        (1..=10).collect::<Vec<u32>>(),
+        "each attempt gets its own number"
+    );
+    assert_eq!(
+        store.hit_counter(&key, T0.plus(secs(900))).await.unwrap(),
+        1,
+        "a new window starts at one"
+    );
+    store.clear_counter(&key).await.unwrap();
+    assert_eq!(store.hit_counter(&key, T0).await.unwrap(), 1, "cleared");
+    assert_eq!(
+        store.prune_counters(T0.plus(secs(1))).await.unwrap(),
+        1,
+        "the old window is pruned"
+    );
+    assert_eq!(
+        store.hit_counter(&key, T0.plus(secs(900))).await.unwrap(),
+        1,
+        "clearing forgot every window"
+    );
+}

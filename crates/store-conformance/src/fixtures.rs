@@ -31,6 +31,7 @@ pub fn world(slug: &str) -> World {
         signing_alg: SigningAlg::EdDSA,
         tokens: TokenSettings::default(),
         passwords: Default::default(),
+        limits: Default::default(),
         enabled: true,
         created_at: T0,
     };

@@ -80,6 +80,7 @@ macro_rules! conformance_tests {
             baskets_check_out_once,
             user_numbers_are_stable_and_distinct,
             pending_reset_requests_are_marked_once,
+            counters_count_atomically,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

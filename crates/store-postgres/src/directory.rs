@@ -28,6 +28,8 @@ struct TenantSettings {
     tokens: TokenSettings,
     #[serde(default)]
     passwords: portcullis_core::reset::PasswordRules,
+    #[serde(default)]
+    limits: portcullis_core::limits::LoginLimits,
 }
 
 fn tenant_from(row: &PgRow) -> StoreResult<Tenant> {
@@ -41,6 +43,7 @@ fn tenant_from(row: &PgRow) -> StoreResult<Tenant> {
         signing_alg: s.signing_alg,
         tokens: s.tokens,
         passwords: s.passwords,
+        limits: s.limits,
         enabled: get(row, "enabled")?,
         created_at: get_ts(row, "created_at")?,
     })
@@ -220,6 +223,7 @@ pub(crate) async fn upsert_tenant(tx: &mut PgConnection, t: &Tenant) -> StoreRes
         signing_alg: t.signing_alg,
         tokens: t.tokens.clone(),
         passwords: t.passwords.clone(),
+        limits: t.limits.clone(),
     };
     query(
         "INSERT INTO tenants (id, slug, name, settings, enabled, created_at) VALUES ($1, $2, $3, $4, $5, $6)

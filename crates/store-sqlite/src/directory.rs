@@ -27,6 +27,8 @@ struct TenantSettings {
     tokens: TokenSettings,
     #[serde(default)]
     passwords: portcullis_core::reset::PasswordRules,
+    #[serde(default)]
+    limits: portcullis_core::limits::LoginLimits,
 }
 
 fn tenant_from(row: &SqliteRow) -> StoreResult<Tenant> {
@@ -40,6 +42,7 @@ fn tenant_from(row: &SqliteRow) -> StoreResult<Tenant> {
         signing_alg: s.signing_alg,
         tokens: s.tokens,
         passwords: s.passwords,
+        limits: s.limits,
         enabled: get(row, "enabled")?,
         created_at: get_ts(row, "created_at")?,
     })
@@ -219,6 +222,7 @@ pub(crate) async fn upsert_tenant(tx: &mut SqliteConnection, t: &Tenant) -> Stor
         signing_alg: t.signing_alg,
         tokens: t.tokens.clone(),
         passwords: t.passwords.clone(),
+        limits: t.limits.clone(),
     };
     query(
         "INSERT INTO tenants (id, slug, name, settings, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?)

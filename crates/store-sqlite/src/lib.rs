@@ -6,6 +6,7 @@
 
 mod baskets;
 mod codec;
+mod counters;
 mod directory;
 mod feed;
 mod opaque;

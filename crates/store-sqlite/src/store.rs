@@ -267,4 +267,13 @@ impl Store for SqliteStore {
     async fn clear_reset_request(&self, tenant: TenantId, key: &SecretHash) -> StoreResult<()> {
         self.clear_reset_request(tenant, key).await
     }
+    async fn hit_counter(&self, key: &SecretHash, window_start: Timestamp) -> StoreResult<u32> {
+        self.hit_counter(key, window_start).await
+    }
+    async fn clear_counter(&self, key: &SecretHash) -> StoreResult<()> {
+        self.clear_counter(key).await
+    }
+    async fn prune_counters(&self, before: Timestamp) -> StoreResult<u64> {
+        self.prune_counters(before).await
+    }
 }

@@ -191,6 +191,12 @@ impl Core {
                 "lifetimes must be longer than zero",
             ));
         }
+        if t.limits.window.is_zero() || t.limits.per_ip == 0 || t.limits.per_account == 0 {
+            return Err(bad(
+                format!("{path}.limits"),
+                "the window and the limits must be above zero",
+            ));
+        }
         if t.passwords.reset_ttl.is_zero() {
             return Err(bad(
                 format!("{path}.passwords.reset_ttl"),
@@ -231,6 +237,7 @@ impl Core {
             signing_alg: t.signing_alg,
             tokens: t.tokens.clone(),
             passwords: t.passwords.clone(),
+            limits: t.limits.clone(),
             enabled: t.enabled,
             created_at: old.map_or_else(|| self.now(), |o| o.created_at),
         };
@@ -712,6 +719,7 @@ impl Core {
                 enabled: t.enabled,
                 tokens: t.tokens.clone(),
                 passwords: t.passwords.clone(),
+                limits: t.limits.clone(),
                 ..Default::default()
             };
             let mut own_stores: Vec<&Storefront> =

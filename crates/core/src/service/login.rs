@@ -6,6 +6,7 @@ use crate::audit::RequestContext;
 use crate::clock::Timestamp;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::SessionId;
+use crate::limits::counter_key;
 use crate::secret::{self, SecretHash};
 use crate::session::{RefreshRecord, Session};
 use crate::tenant::{Storefront, Tenant};
@@ -14,6 +15,10 @@ use crate::user::{User, UserKind, UserStatus, normalize_login};
 use jsonwebtoken::Header;
 use tracing::instrument;
 use zeroize::Zeroizing;
+
+fn account_key(tenant: &Tenant, kind: UserKind, login: &str) -> SecretHash {
+    counter_key(&["account", &tenant.id.to_string(), kind.as_str(), login])
+}
 
 /// A user whose credentials were just checked.
 pub struct Authenticated {
@@ -126,6 +131,61 @@ impl Core {
         Ok(own.or_else(|| dir.default_store(tenant.id)).cloned())
     }
 
+    /// Counts a password attempt against the client IP's and the account's limits, before
+    /// any password is checked; refuses it beyond either.
+    async fn count_attempt(
+        &self,
+        tenant: &Tenant,
+        kind: UserKind,
+        login: &str,
+        ctx: &RequestContext,
+    ) -> CoreResult<()> {
+        let limits = &tenant.limits;
+        let now = self.now();
+        let start = limits.window_start(now);
+        let refuse = |what: &str| {
+            tracing::info!(tenant = %tenant.slug, limit = what, "login attempt refused by a limit");
+            CoreError::RateLimited {
+                retry_after: limits.retry_after(now),
+            }
+        };
+        if let Some(ip) = &ctx.ip {
+            let key = counter_key(&["ip", &tenant.id.to_string(), ip]);
+            if self.store.hit_counter(&key, start).await? > limits.per_ip {
+                return Err(refuse("per_ip"));
+            }
+        }
+        let n = self
+            .store
+            .hit_counter(&account_key(tenant, kind, login), start)
+            .await?;
+        if n > limits.per_account {
+            self.audit(AuditRecord {
+                action: "login.limited",
+                tenant: Some(tenant.id),
+                detail: format!("{n} attempts on one account in this window"),
+                ctx: Some(ctx),
+                ..Default::default()
+            })
+            .await;
+            return Err(refuse("per_account"));
+        }
+        Ok(())
+    }
+
+    /// Opens an account again before its window ends (an operator's unlock).
+    pub async fn unlock_login(
+        &self,
+        tenant: &Tenant,
+        kind: UserKind,
+        login: &str,
+    ) -> CoreResult<()> {
+        Ok(self
+            .store
+            .clear_counter(&account_key(tenant, kind, &normalize_login(login)))
+            .await?)
+    }
+
     /// Checks a user's credentials for `app`: kind allowed, store known, password right,
     /// account active. A hash in an old format is upgraded on the way. Every failure is
     /// audited; wrong login and wrong password are the same error.
@@ -157,6 +217,7 @@ impl Core {
         if let Some(code) = req.store.as_deref() {
             self.resolve_store(&tenant, Some(code), None)?;
         }
+        self.count_attempt(&tenant, kind, &login, &req.ctx).await?;
         let user = self.store.find_user(tenant.id, kind, &login).await?;
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
         let had_hash = stored.is_some();
@@ -193,6 +254,10 @@ impl Core {
                 return Err(CoreError::AccountInactive("locked"));
             }
         }
+        // A success ends the run of attempts on this account.
+        self.store
+            .clear_counter(&account_key(&tenant, kind, &login))
+            .await?;
         if verified.needs_rehash {
             self.rehash(user, stored.as_deref(), req.password.clone())
                 .await;

@@ -250,6 +250,10 @@ impl Core {
 
     /// Forget change-feed entries no node needs any more.
     pub async fn prune_changes(&self) -> CoreResult<u64> {
+        // Rate-limit windows older than a day count for nothing any more.
+        self.store
+            .prune_counters(self.now().minus(Duration::from_secs(86_400)))
+            .await?;
         let before = self.now().minus(self.revocation_window() * 2);
         Ok(self.store.prune_changes(before).await?)
     }

@@ -10,6 +10,7 @@ mod cli;
 mod djust;
 mod jrni;
 mod lifecycle;
+mod limits;
 mod nodes;
 mod openloyalty;
 mod password;

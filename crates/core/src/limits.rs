@@ -1,0 +1,79 @@
+//! Limits on password logins: attempts per client IP, and attempts per account since its last
+//! successful login. Counted in the store, so every node sees the same numbers; an attempt is
+//! counted before its password is checked, so concurrent guesses cannot slip past the limit.
+
+use crate::clock::Timestamp;
+use crate::secret::SecretHash;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginLimits {
+    /// Length of a counting window; a locked account opens again when its window ends.
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+    /// Password logins per client IP and window.
+    pub per_ip: u32,
+    /// Password logins per account (kind and login name) and window, without a success in
+    /// between. Counted whether or not the account exists, so the answer tells nothing.
+    pub per_account: u32,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        Self {
+            window: Duration::from_secs(15 * 60),
+            per_ip: 100,
+            per_account: 10,
+        }
+    }
+}
+
+impl LoginLimits {
+    /// Start of the window `now` falls in.
+    pub fn window_start(&self, now: Timestamp) -> Timestamp {
+        let len = i64::try_from(self.window.as_millis())
+            .unwrap_or(i64::MAX)
+            .max(1);
+        Timestamp(now.0 - now.0.rem_euclid(len))
+    }
+
+    /// How long until the window of `now` ends.
+    pub fn retry_after(&self, now: Timestamp) -> Duration {
+        self.window_start(now)
+            .plus(self.window)
+            .since(now)
+            .max(Duration::from_secs(1))
+    }
+}
+
+/// The counter key of a limited thing, hashed so the store holds no IPs or logins.
+pub fn counter_key(parts: &[&str]) -> SecretHash {
+    SecretHash::of(&parts.join("\u{1f}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_aligned_and_retry_after_reaches_the_end() {
+        let l = LoginLimits {
+            window: Duration::from_secs(60),
+            ..Default::default()
+        };
+        let t = Timestamp(1_000_000_123_456);
+        assert_eq!(l.window_start(t).0 % 60_000, 0);
+        assert!(l.window_start(t) <= t && t < l.window_start(t).plus(l.window));
+        assert_eq!(
+            l.retry_after(Timestamp(60_000 * 10 + 59_500)),
+            Duration::from_secs(1),
+            "at least a second"
+        );
+        assert_eq!(
+            l.retry_after(Timestamp(60_000 * 10)),
+            Duration::from_secs(60)
+        );
+    }
+}
