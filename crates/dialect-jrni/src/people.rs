@@ -15,15 +15,8 @@ type S = State<Arc<Core>>;
 /// The user `id` of the app's tenant and of `kind`; 404 otherwise (also for ids of other
 /// tenants, which this tenant's callers must not learn about).
 async fn find(core: &Core, authed: &Authed, id: i64, kind: UserKind) -> Result<User, JrniError> {
-    let store_err = |e| JrniError::from(portcullis_core::CoreError::from(e));
-    let id = core
-        .store()
-        .user_by_number(id)
-        .await
-        .map_err(store_err)?
-        .ok_or_else(JrniError::not_found)?;
-    let user = core.store().get_user(id).await.map_err(store_err)?;
-    user.filter(|u| u.tenant_id == authed.app.tenant_id && u.kind == kind)
+    core.user_by_number(authed.app.tenant_id, kind, id)
+        .await?
         .ok_or_else(JrniError::not_found)
 }
 

@@ -48,11 +48,7 @@ pub(crate) async fn person(
     user: &User,
     company: Option<i64>,
 ) -> Result<serde_json::Value, JrniError> {
-    let id = core
-        .store()
-        .user_number(user.id)
-        .await
-        .map_err(portcullis_core::CoreError::from)?;
+    let id = core.user_number(user).await?;
     Ok(person_with(core, user, id, company))
 }
 

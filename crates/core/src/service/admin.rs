@@ -3,7 +3,7 @@
 use super::{AuditRecord, Core};
 use crate::audit::RequestContext;
 use crate::error::{CoreError, CoreResult};
-use crate::ids::{ProfileId, SessionId, UserId};
+use crate::ids::{ProfileId, SessionId, TenantId, UserId};
 use crate::policy::PolicyContext;
 use crate::session::{Session, SessionFilter};
 use crate::tenant::Tenant;
@@ -209,6 +209,25 @@ impl Core {
             self.mark_revoked(sid);
         }
         Ok(())
+    }
+
+    /// The user with an integer id, within `tenant` and of `kind`.
+    pub async fn user_by_number(
+        &self,
+        tenant: TenantId,
+        kind: UserKind,
+        number: i64,
+    ) -> CoreResult<Option<User>> {
+        let Some(id) = self.store.user_by_number(number).await? else {
+            return Ok(None);
+        };
+        let user = self.store.get_user(id).await?;
+        Ok(user.filter(|u| u.tenant_id == tenant && u.kind == kind))
+    }
+
+    /// The user's integer id (for APIs whose clients expect integers), given on first need.
+    pub async fn user_number(&self, user: &User) -> CoreResult<i64> {
+        Ok(self.store.user_number(user.id).await?)
     }
 
     pub async fn list_users(

@@ -81,6 +81,8 @@ pub struct Server {
     database: Option<Arc<TestDatabase>>,
     child: Option<Child>,
     logs: Arc<Mutex<Vec<String>>>,
+    /// The task reading the server's log; it ends when the process closes its stderr.
+    drain: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// How the server and the command line are run.
@@ -175,7 +177,7 @@ impl Server {
         .expect("the server did not become ready");
         // Keep draining the log so the server never blocks on a full pipe.
         let sink = logs.clone();
-        tokio::spawn(async move {
+        let drain = tokio::spawn(async move {
             while let Ok(Some(line)) = lines.next_line().await {
                 sink.lock().unwrap().push(line);
             }
@@ -187,6 +189,7 @@ impl Server {
             setup,
             database: None,
             child: Some(child),
+            drain: Some(drain),
             logs,
         }
     }
@@ -383,6 +386,10 @@ impl Server {
             .await
             .unwrap()
             .unwrap();
+        // Read the log to its end, so its last lines are there for the caller.
+        if let Some(drain) = self.drain.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
+        }
         status.success()
     }
 }
