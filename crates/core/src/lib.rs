@@ -34,3 +34,6 @@ pub use clock::{Clock, SystemClock, Timestamp};
 pub use error::{CoreError, CoreResult};
 pub use service::{Core, CoreSettings, ExtraClaims as ExtraClaimsFn};
 pub use store::{Store, StoreError, StoreResult};
+
+#[doc(hidden)]
+pub use async_trait::async_trait as __async_trait;

@@ -255,3 +255,380 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets windows that started before `before`.
     async fn prune_counters(&self, before: Timestamp) -> StoreResult<u64>;
 }
+
+/// Implements [`Store`] for a type whose inherent methods carry the trait's names and
+/// signatures (each store keeps them in small modules by table): one delegating impl,
+/// written once here rather than once per store. Every method must exist as an inherent
+/// method: a missing one would make the trait method call itself. The conformance suite
+/// calls every method, so such a slip cannot pass it.
+#[macro_export]
+macro_rules! impl_store_by_delegation {
+    ($t:ty) => {
+        #[$crate::__async_trait]
+        impl $crate::Store for $t {
+            async fn ping(&self) -> $crate::store::StoreResult<()> {
+                self.ping().await
+            }
+            async fn list_tenants(
+                &self,
+            ) -> $crate::store::StoreResult<Vec<$crate::tenant::Tenant>> {
+                self.list_tenants().await
+            }
+            async fn list_storefronts(
+                &self,
+            ) -> $crate::store::StoreResult<Vec<$crate::tenant::Storefront>> {
+                self.list_storefronts().await
+            }
+            async fn list_apps(&self) -> $crate::store::StoreResult<Vec<$crate::app::ClientApp>> {
+                self.list_apps().await
+            }
+            async fn list_profiles(
+                &self,
+                tenant: $crate::ids::TenantId,
+            ) -> $crate::store::StoreResult<Vec<$crate::profile::Profile>> {
+                self.list_profiles(tenant).await
+            }
+            async fn find_app_by_client_id(
+                &self,
+                client_id: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::app::ClientApp>> {
+                self.find_app_by_client_id(client_id).await
+            }
+            async fn apply_provisioning(
+                &self,
+                plan: &$crate::provisioning::ProvisionPlan,
+            ) -> $crate::store::StoreResult<()> {
+                self.apply_provisioning(plan).await
+            }
+            async fn insert_user(
+                &self,
+                user: &$crate::user::User,
+                profiles: &[$crate::ids::ProfileId],
+            ) -> $crate::store::StoreResult<()> {
+                self.insert_user(user, profiles).await
+            }
+            async fn get_user(
+                &self,
+                id: $crate::ids::UserId,
+            ) -> $crate::store::StoreResult<Option<$crate::user::User>> {
+                self.get_user(id).await
+            }
+            async fn find_user(
+                &self,
+                tenant: $crate::ids::TenantId,
+                kind: $crate::user::UserKind,
+                login: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::user::User>> {
+                self.find_user(tenant, kind, login).await
+            }
+            async fn list_users(
+                &self,
+                tenant: $crate::ids::TenantId,
+                kind: Option<$crate::user::UserKind>,
+            ) -> $crate::store::StoreResult<Vec<$crate::user::User>> {
+                self.list_users(tenant, kind).await
+            }
+            async fn set_password_hash(
+                &self,
+                user: $crate::ids::UserId,
+                hash: &str,
+                expected: Option<&str>,
+                at: $crate::clock::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                self.set_password_hash(user, hash, expected, at).await
+            }
+            async fn set_user_status(
+                &self,
+                user: $crate::ids::UserId,
+                status: $crate::user::UserStatus,
+                at: $crate::clock::Timestamp,
+            ) -> $crate::store::StoreResult<()> {
+                self.set_user_status(user, status, at).await
+            }
+            async fn user_profile_names(
+                &self,
+                user: $crate::ids::UserId,
+            ) -> $crate::store::StoreResult<Vec<String>> {
+                self.user_profile_names(user).await
+            }
+            async fn user_profile_ids(
+                &self,
+                user: $crate::ids::UserId,
+            ) -> $crate::store::StoreResult<Vec<$crate::ids::ProfileId>> {
+                self.user_profile_ids(user).await
+            }
+            async fn create_session(
+                &self,
+                session: &$crate::session::Session,
+                refresh: Option<&$crate::session::RefreshRecord>,
+            ) -> $crate::store::StoreResult<()> {
+                self.create_session(session, refresh).await
+            }
+            async fn get_session(
+                &self,
+                id: $crate::ids::SessionId,
+            ) -> $crate::store::StoreResult<Option<$crate::session::Session>> {
+                self.get_session(id).await
+            }
+            async fn list_sessions(
+                &self,
+                filter: &$crate::session::SessionFilter,
+            ) -> $crate::store::StoreResult<Vec<$crate::session::Session>> {
+                self.list_sessions(filter).await
+            }
+            async fn find_refresh(
+                &self,
+                hash: &$crate::secret::SecretHash,
+            ) -> $crate::store::StoreResult<Option<$crate::session::RefreshRecord>> {
+                self.find_refresh(hash).await
+            }
+            async fn rotate_refresh(
+                &self,
+                old: &$crate::secret::SecretHash,
+                successor: &[u8],
+                next: &$crate::session::RefreshRecord,
+                touch: $crate::session::SessionTouch,
+            ) -> $crate::store::StoreResult<$crate::session::RotateOutcome> {
+                self.rotate_refresh(old, successor, next, touch).await
+            }
+            async fn revoke_session(
+                &self,
+                id: $crate::ids::SessionId,
+                at: $crate::clock::Timestamp,
+                reason: &str,
+            ) -> $crate::store::StoreResult<bool> {
+                self.revoke_session(id, at, reason).await
+            }
+            async fn revoke_user_sessions(
+                &self,
+                user: $crate::ids::UserId,
+                at: $crate::clock::Timestamp,
+                reason: &str,
+            ) -> $crate::store::StoreResult<Vec<$crate::ids::SessionId>> {
+                self.revoke_user_sessions(user, at, reason).await
+            }
+            async fn changes_after(
+                &self,
+                after: i64,
+                not_before: $crate::clock::Timestamp,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::session::Change>> {
+                self.changes_after(after, not_before, limit).await
+            }
+            async fn prune_changes(
+                &self,
+                before: $crate::clock::Timestamp,
+            ) -> $crate::store::StoreResult<u64> {
+                self.prune_changes(before).await
+            }
+            async fn list_signing_keys(
+                &self,
+            ) -> $crate::store::StoreResult<Vec<$crate::keys::StoredKey>> {
+                self.list_signing_keys().await
+            }
+            async fn add_signing_key(
+                &self,
+                key: &$crate::keys::StoredKey,
+                retire_previous_at: $crate::clock::Timestamp,
+            ) -> $crate::store::StoreResult<()> {
+                self.add_signing_key(key, retire_previous_at).await
+            }
+            async fn append_audit(
+                &self,
+                event: &$crate::audit::AuditEvent,
+            ) -> $crate::store::StoreResult<()> {
+                self.append_audit(event).await
+            }
+            async fn list_audit(
+                &self,
+                filter: &$crate::audit::AuditFilter,
+            ) -> $crate::store::StoreResult<Vec<$crate::audit::AuditEvent>> {
+                self.list_audit(filter).await
+            }
+            async fn find_app_by_key_hash(
+                &self,
+                hash: &$crate::secret::SecretHash,
+            ) -> $crate::store::StoreResult<Option<$crate::app::ClientApp>> {
+                self.find_app_by_key_hash(hash).await
+            }
+            async fn counts(&self) -> $crate::store::StoreResult<Vec<(&'static str, i64)>> {
+                self.counts().await
+            }
+            async fn list_refresh_tokens(
+                &self,
+                session: $crate::ids::SessionId,
+            ) -> $crate::store::StoreResult<Vec<$crate::session::RefreshRecord>> {
+                self.list_refresh_tokens(session).await
+            }
+            async fn restore(
+                &self,
+                snapshot: &$crate::snapshot::Snapshot,
+            ) -> $crate::store::StoreResult<()> {
+                self.restore(snapshot).await
+            }
+            async fn create_reset(
+                &self,
+                reset: &$crate::reset::ResetRecord,
+                message: &$crate::outbox::OutboxMessage,
+                limits: &[($crate::clock::Timestamp, u32)],
+            ) -> $crate::store::StoreResult<bool> {
+                self.create_reset(reset, message, limits).await
+            }
+            async fn find_reset(
+                &self,
+                hash: &$crate::secret::SecretHash,
+            ) -> $crate::store::StoreResult<Option<$crate::reset::ResetRecord>> {
+                self.find_reset(hash).await
+            }
+            async fn complete_reset(
+                &self,
+                hash: &$crate::secret::SecretHash,
+                new_hash: &str,
+                at: $crate::clock::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                self.complete_reset(hash, new_hash, at).await
+            }
+            async fn claim_outbox(
+                &self,
+                now: $crate::clock::Timestamp,
+                lease_until: $crate::clock::Timestamp,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::outbox::OutboxMessage>> {
+                self.claim_outbox(now, lease_until, limit).await
+            }
+            async fn finish_outbox(
+                &self,
+                id: $crate::ids::MessageId,
+                outcome: &$crate::outbox::OutboxOutcome,
+            ) -> $crate::store::StoreResult<()> {
+                self.finish_outbox(id, outcome).await
+            }
+            async fn list_outbox(
+                &self,
+                filter: &$crate::outbox::OutboxFilter,
+            ) -> $crate::store::StoreResult<Vec<$crate::outbox::OutboxMessage>> {
+                self.list_outbox(filter).await
+            }
+            async fn retry_outbox(
+                &self,
+                id: $crate::ids::MessageId,
+                now: $crate::clock::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                self.retry_outbox(id, now).await
+            }
+            async fn purge_outbox(
+                &self,
+                before: $crate::clock::Timestamp,
+            ) -> $crate::store::StoreResult<u64> {
+                self.purge_outbox(before).await
+            }
+            async fn create_opaque_session(
+                &self,
+                session: &$crate::session::Session,
+                token: &$crate::opaque::OpaqueRecord,
+            ) -> $crate::store::StoreResult<()> {
+                self.create_opaque_session(session, token).await
+            }
+            async fn find_opaque(
+                &self,
+                hash: &$crate::secret::SecretHash,
+            ) -> $crate::store::StoreResult<Option<$crate::opaque::OpaqueRecord>> {
+                self.find_opaque(hash).await
+            }
+            async fn touch_opaque(
+                &self,
+                hash: &$crate::secret::SecretHash,
+                at: $crate::clock::Timestamp,
+            ) -> $crate::store::StoreResult<()> {
+                self.touch_opaque(hash, at).await
+            }
+            async fn create_basket(
+                &self,
+                basket: &$crate::basket::Basket,
+                guest: Option<(&$crate::session::Session, &$crate::opaque::OpaqueRecord)>,
+            ) -> $crate::store::StoreResult<()> {
+                self.create_basket(basket, guest).await
+            }
+            async fn get_basket(
+                &self,
+                id: $crate::ids::BasketId,
+            ) -> $crate::store::StoreResult<Option<$crate::basket::Basket>> {
+                self.get_basket(id).await
+            }
+            async fn find_open_basket(
+                &self,
+                session: $crate::ids::SessionId,
+            ) -> $crate::store::StoreResult<Option<$crate::basket::Basket>> {
+                self.find_open_basket(session).await
+            }
+            async fn add_basket_item(
+                &self,
+                id: $crate::ids::BasketId,
+                item: &serde_json::Value,
+                at: $crate::clock::Timestamp,
+            ) -> $crate::store::StoreResult<Option<$crate::basket::Basket>> {
+                self.add_basket_item(id, item, at).await
+            }
+            async fn checkout_basket(
+                &self,
+                id: $crate::ids::BasketId,
+                purchase: &$crate::basket::Purchase,
+            ) -> $crate::store::StoreResult<bool> {
+                self.checkout_basket(id, purchase).await
+            }
+            async fn find_purchase(
+                &self,
+                long_id_hash: &$crate::secret::SecretHash,
+            ) -> $crate::store::StoreResult<Option<$crate::basket::Purchase>> {
+                self.find_purchase(long_id_hash).await
+            }
+            async fn user_number(
+                &self,
+                user: $crate::ids::UserId,
+            ) -> $crate::store::StoreResult<i64> {
+                self.user_number(user).await
+            }
+            async fn user_by_number(
+                &self,
+                number: i64,
+            ) -> $crate::store::StoreResult<Option<$crate::ids::UserId>> {
+                self.user_by_number(number).await
+            }
+            async fn mark_reset_request(
+                &self,
+                tenant: $crate::ids::TenantId,
+                key: &$crate::secret::SecretHash,
+                at: $crate::clock::Timestamp,
+                live_since: $crate::clock::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                self.mark_reset_request(tenant, key, at, live_since).await
+            }
+            async fn clear_reset_request(
+                &self,
+                tenant: $crate::ids::TenantId,
+                key: &$crate::secret::SecretHash,
+            ) -> $crate::store::StoreResult<()> {
+                self.clear_reset_request(tenant, key).await
+            }
+            async fn hit_counter(
+                &self,
+                key: &$crate::secret::SecretHash,
+                window_start: $crate::clock::Timestamp,
+            ) -> $crate::store::StoreResult<u32> {
+                self.hit_counter(key, window_start).await
+            }
+            async fn clear_counter(
+                &self,
+                key: &$crate::secret::SecretHash,
+            ) -> $crate::store::StoreResult<()> {
+                self.clear_counter(key).await
+            }
+            async fn prune_counters(
+                &self,
+                before: $crate::clock::Timestamp,
+            ) -> $crate::store::StoreResult<u64> {
+                self.prune_counters(before).await
+            }
+        }
+    };
+}
