@@ -24,7 +24,7 @@ impl Default for LoginLimits {
     fn default() -> Self {
         Self {
             window: Duration::from_secs(15 * 60),
-            per_ip: 100,
+            per_ip: 1000,
             per_account: 10,
         }
     }
