@@ -403,6 +403,17 @@ impl Settings {
         Ok(())
     }
 
+    /// The Open Loyalty dialect's binding and lifetimes, defaults filled in.
+    pub fn openloyalty(&self) -> portcullis_dialect_openloyalty::OlSettings {
+        let ol = &self.dialects.openloyalty;
+        let defaults = portcullis_dialect_openloyalty::OlSettings::default();
+        portcullis_dialect_openloyalty::OlSettings {
+            tenant: ol.tenant.clone(),
+            access_ttl: ol.access_ttl.unwrap_or(defaults.access_ttl),
+            refresh_ttl: ol.refresh_ttl.unwrap_or(defaults.refresh_ttl),
+        }
+    }
+
     /// Where the master key file is, given the settings.
     pub fn master_key_path(&self) -> PathBuf {
         if let Some(p) = &self.master_key_file {

@@ -100,9 +100,10 @@ pub fn mailer(settings: &Settings) -> anyhow::Result<Arc<dyn Mailer>> {
 
 /// Access-token lifetimes the dialects set beyond the tenants' own.
 fn dialect_access_ttls(settings: &Settings) -> impl Iterator<Item = std::time::Duration> {
-    let ol = &settings.dialects.openloyalty;
-    let ol_ttl = ol
-        .access_ttl
-        .unwrap_or(portcullis_dialect_openloyalty::OlSettings::default().access_ttl);
-    ol.enabled.then_some(ol_ttl).into_iter()
+    let ol = settings
+        .dialects
+        .openloyalty
+        .enabled
+        .then(|| settings.openloyalty().access_ttl);
+    ol.into_iter()
 }

@@ -102,14 +102,6 @@ async fn sync_loop(core: Arc<Core>, changes: Option<Arc<Notify>>) {
     }
 }
 
-/// A dialect: its name, settings, routes and OpenAPI document.
-type Dialect<'a> = (
-    &'static str,
-    &'a crate::config::DialectConfig,
-    fn(Arc<Core>) -> axum::Router,
-    fn() -> String,
-);
-
 /// The native API and the enabled dialects, each under its prefix, with the dialects'
 /// OpenAPI documents at `/openapi/<dialect>.json`.
 fn app_router(core: Arc<Core>, settings: &Settings) -> anyhow::Result<axum::Router> {
@@ -117,75 +109,65 @@ fn app_router(core: Arc<Core>, settings: &Settings) -> anyhow::Result<axum::Rout
         body_limit: settings.http.body_limit,
     };
     let mut app = portcullis_api::router(core.clone(), &api);
-    let dialects: [Dialect<'_>; 2] = [
-        (
-            "djust",
-            &settings.dialects.djust,
-            portcullis_dialect_djust::router,
-            portcullis_dialect_djust::openapi_json,
-        ),
-        (
-            "jrni",
-            &settings.dialects.jrni,
-            portcullis_dialect_jrni::router,
-            portcullis_dialect_jrni::openapi_json,
-        ),
-    ];
-    for (name, config, router, openapi) in dialects {
-        if !config.enabled {
-            continue;
-        }
-        app = mount(app, &config.prefix, router(core.clone()))?;
-        let doc: &'static str = openapi().leak(); // built once per process
-        app = app.route(
-            &format!("/openapi/{name}.json"),
-            axum::routing::get(move || async move {
-                (
-                    [(axum::http::header::CONTENT_TYPE, "application/json")],
-                    doc,
-                )
-            }),
-        );
-    }
-    let ol = &settings.dialects.openloyalty;
-    if ol.enabled {
-        let defaults = portcullis_dialect_openloyalty::OlSettings::default();
-        let bound = portcullis_dialect_openloyalty::OlSettings {
-            tenant: ol.tenant.clone(),
-            access_ttl: ol.access_ttl.unwrap_or(defaults.access_ttl),
-            refresh_ttl: ol.refresh_ttl.unwrap_or(defaults.refresh_ttl),
-        };
-        app = mount(
+    let d = &settings.dialects;
+    if d.djust.enabled {
+        let routes = portcullis_dialect_djust::router(core.clone());
+        app = mount_dialect(
             app,
-            &ol.prefix,
-            portcullis_dialect_openloyalty::router(core.clone(), bound),
+            "djust",
+            &d.djust.prefix,
+            routes,
+            portcullis_dialect_djust::openapi_json(),
         )?;
-        let doc: &'static str = portcullis_dialect_openloyalty::openapi_json().leak();
-        app = app.route(
-            "/openapi/openloyalty.json",
-            axum::routing::get(move || async move {
-                (
-                    [(axum::http::header::CONTENT_TYPE, "application/json")],
-                    doc,
-                )
-            }),
-        );
+    }
+    if d.jrni.enabled {
+        let routes = portcullis_dialect_jrni::router(core.clone());
+        app = mount_dialect(
+            app,
+            "jrni",
+            &d.jrni.prefix,
+            routes,
+            portcullis_dialect_jrni::openapi_json(),
+        )?;
+    }
+    if d.openloyalty.enabled {
+        let routes = portcullis_dialect_openloyalty::router(core.clone(), settings.openloyalty());
+        let doc = portcullis_dialect_openloyalty::openapi_json();
+        app = mount_dialect(app, "openloyalty", &d.openloyalty.prefix, routes, doc)?;
     }
     Ok(app.layer(axum::extract::DefaultBodyLimit::max(
         settings.http.body_limit,
     )))
 }
 
-/// Mounts a dialect at the root (empty prefix) or under `/prefix`.
-fn mount(app: axum::Router, prefix: &str, dialect: axum::Router) -> anyhow::Result<axum::Router> {
+/// Mounts a dialect's routes at the root (empty prefix) or under `/prefix`, and its OpenAPI
+/// document at `/openapi/<name>.json`.
+fn mount_dialect(
+    app: axum::Router,
+    name: &str,
+    prefix: &str,
+    routes: axum::Router,
+    openapi: String,
+) -> anyhow::Result<axum::Router> {
     let prefix = prefix.trim_end_matches('/');
-    if prefix.is_empty() {
-        return Ok(app.merge(dialect));
-    }
-    if !prefix.starts_with('/') {
+    let app = if prefix.is_empty() {
+        app.merge(routes)
+    } else if prefix.starts_with('/') {
+        app.nest(prefix, routes)
+    } else {
         anyhow::bail!("a dialect prefix must start with /: {prefix:?}");
-    }
-    Ok(app.nest(prefix, dialect))
+    };
+    let doc: &'static str = openapi.leak(); // built once per process
+    let serve_doc = move || async move {
+        (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            doc,
+        )
+    };
+    Ok(app.route(
+        &format!("/openapi/{name}.json"),
+        axum::routing::get(serve_doc),
+    ))
 }
 
 /// Delivers queued e-mails: at once when this node queues one, and every second for those
