@@ -149,7 +149,7 @@ impl From<CoreError> for ApiError {
             CoreError::InvalidCredentials => {
                 ApiError::new(bad, "invalid_grant", code, "invalid username or password")
             }
-            CoreError::AccountInactive(_) => {
+            CoreError::AccountInactive(_) | CoreError::PasswordExpired => {
                 ApiError::new(bad, "invalid_grant", code, e.to_string())
             }
             CoreError::InvalidGrant { message, .. } => {

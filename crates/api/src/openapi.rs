@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations so routes and document
 //! cannot drift (a snapshot test compares it with `docs/openapi.json`).
 
-use crate::{AppState, health, oauth, password, session, wellknown};
+use crate::{AppState, devices, health, oauth, password, session, wellknown};
 use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -54,6 +54,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(oauth::revoke))
         .routes(routes!(session::userinfo))
         .routes(routes!(session::logout))
+        .routes(routes!(devices::list_devices))
+        .routes(routes!(devices::sign_out_device))
         .routes(routes!(password::forgot_password))
         .routes(routes!(password::reset_password))
         .routes(routes!(password::change_password))

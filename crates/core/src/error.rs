@@ -43,6 +43,10 @@ pub enum CoreError {
     /// The password was right but the account may not log in.
     #[error("the account is {0}")]
     AccountInactive(&'static str),
+    /// The password was right but is older than the tenant's policy allows; the user must
+    /// set a new one (by a reset link).
+    #[error("the password has expired and must be reset")]
+    PasswordExpired,
     /// A refresh token, reset token or grant that is unknown, expired, spent or reused.
     #[error("{message}")]
     InvalidGrant { code: &'static str, message: String },
@@ -112,6 +116,7 @@ impl CoreError {
             CoreError::InvalidCredentials => "invalid_credentials",
             CoreError::AccountInactive("disabled") => "account_disabled",
             CoreError::AccountInactive(_) => "account_locked",
+            CoreError::PasswordExpired => "password_expired",
             CoreError::InvalidGrant { code, .. } => code,
             CoreError::InvalidToken(_) => "invalid_token",
             CoreError::Forbidden(_) => "forbidden",

@@ -54,3 +54,5 @@ id_type!(/// A basket (JRNI): items a guest or member is about to book.
     BasketId);
 id_type!(/// A purchase (JRNI): a checked-out basket.
     PurchaseId);
+id_type!(/// A device (phone, tablet) known to a tenant by its code.
+    DeviceId);

@@ -8,6 +8,7 @@ pub mod app;
 pub mod audit;
 pub mod basket;
 pub mod clock;
+pub mod device;
 pub mod directory;
 pub mod error;
 pub mod ids;

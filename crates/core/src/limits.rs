@@ -1,5 +1,5 @@
-//! Limits on password logins: attempts per client IP, and attempts per account since its last
-//! successful login. Counted in the store, so every node sees the same numbers; an attempt is
+//! Limits on password logins: attempts per client IP, and attempts per account and per
+//! (account, client IP) since the account's last successful login. Counted in the store, so every node sees the same numbers; an attempt is
 //! counted before its password is checked, so concurrent guesses cannot slip past the limit.
 
 use crate::clock::Timestamp;
@@ -18,6 +18,9 @@ pub struct LoginLimits {
     /// Password logins per account (kind and login name) and window, without a success in
     /// between. Counted whether or not the account exists, so the answer tells nothing.
     pub per_account: u32,
+    /// Password logins per account from one client IP and window, without a success in
+    /// between: stops one client guessing before the account locks for everyone.
+    pub per_account_ip: u32,
 }
 
 impl Default for LoginLimits {
@@ -26,6 +29,7 @@ impl Default for LoginLimits {
             window: Duration::from_secs(15 * 60),
             per_ip: 1000,
             per_account: 10,
+            per_account_ip: 5,
         }
     }
 }

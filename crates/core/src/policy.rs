@@ -19,7 +19,7 @@ pub enum PolicyLevel {
     Low,
     /// JFW Medium: 6+ characters with a digit, a non-alphanumeric character and mixed case.
     Medium,
-    /// JFW High: Medium's rule (plus expiry, enforced with lockout rules).
+    /// JFW High: Medium's rule, and a password expires 90 days after it was set.
     High,
 }
 
@@ -30,6 +30,13 @@ impl PolicyLevel {
             PolicyLevel::Low => "low",
             PolicyLevel::Medium => "medium",
             PolicyLevel::High => "high",
+        }
+    }
+    /// How long a password stays valid: 90 days at JFW's High level, forever otherwise.
+    pub fn max_age(self) -> Option<std::time::Duration> {
+        match self {
+            PolicyLevel::High => Some(std::time::Duration::from_secs(90 * 24 * 3600)),
+            _ => None,
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

@@ -8,7 +8,8 @@ use crate::app::ClientApp;
 use crate::audit::{AuditEvent, AuditFilter};
 use crate::basket::{Basket, Purchase};
 use crate::clock::Timestamp;
-use crate::ids::{BasketId, MessageId};
+use crate::device::{Device, DeviceUpsert};
+use crate::ids::{BasketId, DeviceId, MessageId};
 use crate::ids::{SessionId, TenantId, UserId};
 use crate::keys::StoredKey;
 use crate::opaque::OpaqueRecord;
@@ -105,10 +106,12 @@ pub trait Store: Send + Sync + 'static {
         next: &RefreshRecord,
         touch: SessionTouch,
     ) -> StoreResult<RotateOutcome>;
-    /// Revoke a live session and record the change. Returns false if it was already revoked.
+    /// Revoke a live session and record the change, and unbind the push token of any device
+    /// bound to it. Returns false if it was already revoked.
     async fn revoke_session(&self, id: SessionId, at: Timestamp, reason: &str)
     -> StoreResult<bool>;
-    /// Revoke every live session of a user; returns the ones revoked.
+    /// Revoke every live session of a user (unbinding their devices' push tokens); returns
+    /// the ones revoked.
     async fn revoke_user_sessions(
         &self,
         user: UserId,
@@ -205,6 +208,18 @@ pub trait Store: Send + Sync + 'static {
     async fn find_opaque(&self, hash: &SecretHash) -> StoreResult<Option<OpaqueRecord>>;
     /// Record a later use of the token; never moves its last use backwards.
     async fn touch_opaque(&self, hash: &SecretHash, at: Timestamp) -> StoreResult<()>;
+    /// Add an opaque token to an existing session (a JFW auth key minted by a refresh).
+    async fn add_opaque_token(&self, token: &OpaqueRecord) -> StoreResult<()>;
+
+    // Devices.
+    /// Insert the device of (tenant, code) or update the fields the report gives, binding it
+    /// to the user and session when given; returns the stored device. Atomic under
+    /// concurrent calls for the same code.
+    async fn upsert_device(&self, upsert: &DeviceUpsert) -> StoreResult<Device>;
+    async fn get_device(&self, id: DeviceId) -> StoreResult<Option<Device>>;
+    async fn find_device(&self, tenant: TenantId, code: &str) -> StoreResult<Option<Device>>;
+    /// The devices bound to a user, most recently updated first.
+    async fn list_user_devices(&self, user: UserId) -> StoreResult<Vec<Device>>;
 
     // Baskets and purchases (JRNI).
     /// Store a basket; with `guest`, the guest session and token that own it, together.
@@ -541,6 +556,37 @@ macro_rules! impl_store_by_delegation {
                 at: $crate::clock::Timestamp,
             ) -> $crate::store::StoreResult<()> {
                 self.touch_opaque(hash, at).await
+            }
+            async fn add_opaque_token(
+                &self,
+                token: &$crate::opaque::OpaqueRecord,
+            ) -> $crate::store::StoreResult<()> {
+                self.add_opaque_token(token).await
+            }
+            async fn upsert_device(
+                &self,
+                upsert: &$crate::device::DeviceUpsert,
+            ) -> $crate::store::StoreResult<$crate::device::Device> {
+                self.upsert_device(upsert).await
+            }
+            async fn get_device(
+                &self,
+                id: $crate::ids::DeviceId,
+            ) -> $crate::store::StoreResult<Option<$crate::device::Device>> {
+                self.get_device(id).await
+            }
+            async fn find_device(
+                &self,
+                tenant: $crate::ids::TenantId,
+                code: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::device::Device>> {
+                self.find_device(tenant, code).await
+            }
+            async fn list_user_devices(
+                &self,
+                user: $crate::ids::UserId,
+            ) -> $crate::store::StoreResult<Vec<$crate::device::Device>> {
+                self.list_user_devices(user).await
             }
             async fn create_basket(
                 &self,

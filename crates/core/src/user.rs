@@ -100,6 +100,8 @@ pub struct User {
     /// one (a rehash at login keeps it; a password change clears it). Lets a re-import of the
     /// same file recognise the password it set, even after the hash was upgraded.
     pub password_origin: Option<String>,
+    /// When the current password was set (password expiry counts from here).
+    pub password_changed_at: Timestamp,
     pub store_id: Option<StorefrontId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -156,6 +158,21 @@ pub fn parse_email(s: &str) -> Result<String, &'static str> {
     Ok(s.to_owned())
 }
 
+/// A phone number as people write them: an optional `+`, then 3 to 20 digits, possibly
+/// grouped by spaces, dots, dashes or parentheses.
+pub fn parse_phone(s: &str) -> Result<String, &'static str> {
+    let s = s.trim();
+    let body = s.strip_prefix('+').unwrap_or(s);
+    let digits = body.bytes().filter(u8::is_ascii_digit).count();
+    let allowed = body
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'.' | b'-' | b'(' | b')'));
+    if !allowed || !(3..=20).contains(&digits) || s.len() > 32 {
+        return Err("phone must be digits, optionally with + and separators");
+    }
+    Ok(s.to_owned())
+}
+
 /// A username: 1 to 128 printable characters without spaces at the ends.
 pub fn parse_username(s: &str) -> Result<String, &'static str> {
     let s = s.trim();
@@ -197,6 +214,22 @@ mod tests {
             "a@x.com.",
         ] {
             assert!(parse_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn phones() {
+        for good in ["+33100000000", "+1 (555) 010-0000", "0612.34.56.78"] {
+            assert!(parse_phone(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "call me",
+            "+",
+            "12",
+            "+33 1 00 00 00 00 00 00 00 00 00 00 00",
+        ] {
+            assert!(parse_phone(bad).is_err(), "{bad}");
         }
     }
 

@@ -102,7 +102,9 @@ impl From<CoreError> for DjError {
             }
             CoreError::UnauthorizedClient(m) => DjError::bad_request(code, m),
             CoreError::InvalidCredentials => DjError::unauthorized(code, "bad credentials"),
-            CoreError::AccountInactive(_) => DjError::unauthorized(code, e.to_string()),
+            CoreError::AccountInactive(_) | CoreError::PasswordExpired => {
+                DjError::unauthorized(code, e.to_string())
+            }
             // Refresh tokens: 401; reset tokens: 400 (the table of docs/dialects/djust.md).
             CoreError::InvalidGrant { code, message } if code.starts_with("reset_token") => {
                 DjError::bad_request(code, message)

@@ -21,6 +21,11 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// Opaque tokens of other dialects (JFW auth keys) are not JRNI tokens.
+fn is_jrni_role(role: &str) -> bool {
+    matches!(role, "admin" | "member" | portcullis_core::service::CONTACT)
+}
+
 /// A request from a known app: `App-Id` present and known, else 401.
 #[derive(Clone)]
 pub struct App {
@@ -61,7 +66,7 @@ impl FromRequestParts<Arc<Core>> for Authed {
         let App { app, ctx } = App::from_request_parts(parts, core).await?;
         let token = header_str(&parts.headers, "auth-token").ok_or_else(JrniError::unauthorized)?;
         let grant = core.validate_opaque(token).await?;
-        if grant.session.tenant_id != app.tenant_id {
+        if grant.session.tenant_id != app.tenant_id || !is_jrni_role(&grant.record.role) {
             return Err(JrniError::unauthorized());
         }
         Ok(Authed { app, grant, ctx })
@@ -105,7 +110,8 @@ impl FromRequestParts<Arc<Core>> for MaybeAuthed {
             None => None,
             Some(token) => {
                 let grant = core.validate_opaque(token).await?;
-                if grant.session.tenant_id != app.app.tenant_id {
+                if grant.session.tenant_id != app.app.tenant_id || !is_jrni_role(&grant.record.role)
+                {
                     return Err(JrniError::unauthorized());
                 }
                 Some(grant)

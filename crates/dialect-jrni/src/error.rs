@@ -60,6 +60,7 @@ impl From<CoreError> for JrniError {
             CoreError::InvalidClient
             | CoreError::InvalidCredentials
             | CoreError::AccountInactive(_)
+            | CoreError::PasswordExpired
             | CoreError::InvalidGrant { .. }
             | CoreError::InvalidToken(_) => JrniError::unauthorized(),
             CoreError::UnauthorizedClient(_) | CoreError::Forbidden(_) => JrniError::forbidden(),

@@ -47,6 +47,7 @@ impl From<CoreError> for OlError {
         match e {
             CoreError::InvalidCredentials
             | CoreError::AccountInactive(_)
+            | CoreError::PasswordExpired
             | CoreError::InvalidClient => {
                 OlError::Code(StatusCode::UNAUTHORIZED, "Bad credentials")
             }

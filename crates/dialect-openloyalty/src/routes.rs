@@ -46,6 +46,7 @@ fn options(state: &OlState) -> TokenOptions<'static> {
         access_ttl: Some(state.settings.access_ttl),
         refresh_ttl: Some(state.settings.refresh_ttl),
         extra_claims: Some(OL_CLAIMS),
+        ..Default::default()
     }
 }
 

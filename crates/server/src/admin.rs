@@ -119,9 +119,9 @@ pub async fn user(core: &Core, cmd: UserCommand) -> anyhow::Result<()> {
                 .await?;
             println!("{} disabled; sessions ended", found.id);
         }
-        UserCommand::Unlock { user } => {
+        UserCommand::Unlock { user, ip } => {
             let tenant = core.tenant_by_slug(&user.tenant)?;
-            core.unlock_login(&tenant, parse_kind(&user.kind)?, &user.login)
+            core.unlock_login(&tenant, parse_kind(&user.kind)?, &user.login, ip.as_deref())
                 .await?;
             println!("{} may log in again", user.login);
         }

@@ -126,6 +126,10 @@ pub enum UserCommand {
     Unlock {
         #[command(flatten)]
         user: UserRef,
+        /// Also end the throttle on this account from this client IP (the per-account-and-IP
+        /// limit); without it, that one ends with its window.
+        #[arg(long)]
+        ip: Option<String>,
     },
     /// Enable a disabled or locked user.
     Enable {

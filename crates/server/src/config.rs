@@ -191,12 +191,16 @@ pub struct DialectConfig {
     pub prefix: String,
     /// Open Loyalty: the tenant whose stores `{storeCode}` selects.
     pub tenant: Option<String>,
-    /// Open Loyalty: JWT lifetime (default 24 h).
+    /// Open Loyalty: JWT lifetime (default 24 h). JFW: auth key lifetime (default 1 day).
     #[serde(default, with = "humantime_serde::option")]
     pub access_ttl: Option<Duration>,
     /// Open Loyalty: refresh-token lifetime, renewed at each refresh (default 30 days).
+    /// JFW: refresh auth key lifetime (default 30 days).
     #[serde(default, with = "humantime_serde::option")]
     pub refresh_ttl: Option<Duration>,
+    /// JFW: the client id of the app users log in through, where a tenant has several
+    /// (default: its first app, by client id, that logs customers in by password).
+    pub client_id: Option<String>,
 }
 
 impl Default for DialectConfig {
@@ -207,6 +211,7 @@ impl Default for DialectConfig {
             tenant: None,
             access_ttl: None,
             refresh_ttl: None,
+            client_id: None,
         }
     }
 }
@@ -411,6 +416,17 @@ impl Settings {
             tenant: ol.tenant.clone(),
             access_ttl: ol.access_ttl.unwrap_or(defaults.access_ttl),
             refresh_ttl: ol.refresh_ttl.unwrap_or(defaults.refresh_ttl),
+        }
+    }
+
+    /// The JFW dialect's settings, defaults filled in.
+    pub fn jfw(&self) -> portcullis_dialect_jfw::JfwSettings {
+        let jfw = &self.dialects.jfw;
+        let defaults = portcullis_dialect_jfw::JfwSettings::default();
+        portcullis_dialect_jfw::JfwSettings {
+            client_id: jfw.client_id.clone(),
+            auth_key_ttl: jfw.access_ttl.unwrap_or(defaults.auth_key_ttl),
+            refresh_ttl: jfw.refresh_ttl.unwrap_or(defaults.refresh_ttl),
         }
     }
 

@@ -135,6 +135,11 @@ fn app_router(core: Arc<Core>, settings: &Settings) -> anyhow::Result<axum::Rout
         let doc = portcullis_dialect_openloyalty::openapi_json();
         app = mount_dialect(app, "openloyalty", &d.openloyalty.prefix, routes, doc)?;
     }
+    if d.jfw.enabled {
+        let routes = portcullis_dialect_jfw::router(core.clone(), settings.jfw());
+        let doc = portcullis_dialect_jfw::openapi_json();
+        app = mount_dialect(app, "jfw", &d.jfw.prefix, routes, doc)?;
+    }
     Ok(app.layer(axum::extract::DefaultBodyLimit::max(
         settings.http.body_limit,
     )))

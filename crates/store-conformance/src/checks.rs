@@ -904,6 +904,7 @@ pub async fn opaque_tokens_record_their_last_use(store: S) {
         created_at: T0,
         last_used_at: T0,
         idle_ttl: secs(86_400),
+        sliding: true,
     };
     store
         .create_opaque_session(&session, &record)
@@ -964,6 +965,7 @@ pub async fn baskets_check_out_once(store: S) {
         created_at: T0,
         last_used_at: T0,
         idle_ttl: secs(900),
+        sliding: true,
     };
     let basket = Basket {
         id: BasketId::new(),
@@ -1167,5 +1169,204 @@ pub async fn counters_count_atomically(store: S) {
         store.hit_counter(&key, T0.plus(secs(900))).await.unwrap(),
         1,
         "clearing forgot every window"
+    );
+}
+
+pub async fn devices_upsert_by_code_and_unbind_on_revoke(store: S) {
+    use portcullis_core::device::{DeviceReport, DeviceUpsert};
+    use portcullis_core::ids::DeviceId;
+    let w = world("acme");
+    store.apply_provisioning(&w.plan()).await.unwrap();
+    let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
+    store.insert_user(&alice, &[]).await.unwrap();
+    let session = w.session(&alice, T0);
+    store.create_session(&session, None).await.unwrap();
+    let report = DeviceReport {
+        code: "phone-1".into(),
+        kind: Some("mobile".into()),
+        name: Some("Pixel".into()),
+        os: Some("Android".into()),
+        app_version: Some("1.0".into()),
+        push_token: Some("fcm-1".into()),
+        tags: Some(vec!["beta".into()]),
+    };
+    let first = store
+        .upsert_device(&DeviceUpsert {
+            tenant_id: w.tenant.id,
+            new_id: DeviceId::new(),
+            report: report.clone(),
+            bind: None,
+            at: T0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(first.name.as_deref(), Some("Pixel"));
+    assert_eq!(first.user_id, None);
+    // Same code again: the same device; given fields replace, absent ones stay.
+    let t1 = T0.plus(secs(5));
+    let second = store
+        .upsert_device(&DeviceUpsert {
+            tenant_id: w.tenant.id,
+            new_id: DeviceId::new(),
+            report: DeviceReport {
+                code: "phone-1".into(),
+                app_version: Some("1.1".into()),
+                push_token: Some("fcm-2".into()),
+                ..Default::default()
+            },
+            bind: Some((alice.id, session.id)),
+            at: t1,
+        })
+        .await
+        .unwrap();
+    assert_eq!(second.id, first.id);
+    assert_eq!(second.name.as_deref(), Some("Pixel"));
+    assert_eq!(second.app_version.as_deref(), Some("1.1"));
+    assert_eq!(second.push_token.as_deref(), Some("fcm-2"));
+    assert_eq!(second.tags, vec!["beta".to_owned()]);
+    assert_eq!(second.user_id, Some(alice.id));
+    assert_eq!(second.session_id, Some(session.id));
+    assert_eq!(second.created_at, T0);
+    assert_eq!(second.updated_at, t1);
+    assert_eq!(
+        store.get_device(first.id).await.unwrap(),
+        Some(second.clone())
+    );
+    assert_eq!(
+        store.find_device(w.tenant.id, "phone-1").await.unwrap(),
+        Some(second.clone())
+    );
+    assert_eq!(
+        store.find_device(w.tenant.id, "PHONE-1").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.list_user_devices(alice.id).await.unwrap(),
+        vec![second.clone()]
+    );
+    // Revoking the session clears the push token and the session, keeps the user.
+    let t2 = T0.plus(secs(10));
+    assert!(
+        store
+            .revoke_session(session.id, t2, "logout")
+            .await
+            .unwrap()
+    );
+    let after = store.get_device(first.id).await.unwrap().unwrap();
+    assert_eq!(after.push_token, None);
+    assert_eq!(after.session_id, None);
+    assert_eq!(after.user_id, Some(alice.id));
+    assert_eq!(after.updated_at, t2);
+    // Concurrent upserts of one new code make one device.
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = store.clone();
+        let tenant = w.tenant.id;
+        tasks.push(tokio::spawn(async move {
+            store
+                .upsert_device(&DeviceUpsert {
+                    tenant_id: tenant,
+                    new_id: DeviceId::new(),
+                    report: DeviceReport {
+                        code: "tablet".into(),
+                        name: Some(format!("t{i}")),
+                        ..Default::default()
+                    },
+                    bind: None,
+                    at: T0,
+                })
+                .await
+                .unwrap()
+                .id
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.unwrap());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "one device for one code");
+}
+
+pub async fn fixed_opaque_tokens_join_a_session(store: S) {
+    let w = world("acme");
+    store.apply_provisioning(&w.plan()).await.unwrap();
+    let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
+    store.insert_user(&alice, &[]).await.unwrap();
+    let session = w.session(&alice, T0);
+    store.create_session(&session, None).await.unwrap();
+    let record = portcullis_core::opaque::OpaqueRecord {
+        hash: SecretHash::of("auth-key"),
+        session_id: session.id,
+        role: "user".into(),
+        created_at: T0,
+        last_used_at: T0,
+        idle_ttl: secs(86_400),
+        sliding: false,
+    };
+    store.add_opaque_token(&record).await.unwrap();
+    assert_eq!(
+        store.find_opaque(&record.hash).await.unwrap(),
+        Some(record.clone())
+    );
+    assert!(matches!(
+        store.add_opaque_token(&record).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let orphan = portcullis_core::opaque::OpaqueRecord {
+        hash: SecretHash::of("orphan"),
+        session_id: portcullis_core::ids::SessionId::new(),
+        ..record
+    };
+    assert!(
+        store.add_opaque_token(&orphan).await.is_err(),
+        "no session, no token"
+    );
+    assert_eq!(store.find_opaque(&orphan.hash).await.unwrap(), None);
+}
+
+pub async fn password_change_dates(store: S) {
+    let w = world("acme");
+    store.apply_provisioning(&w.plan()).await.unwrap();
+    let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
+    store.insert_user(&alice, &[]).await.unwrap();
+    let old = alice.password_hash.clone().unwrap();
+    assert_eq!(
+        store
+            .get_user(alice.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_changed_at,
+        T0
+    );
+    // A rehash of the same password keeps the date; a new password moves it.
+    let t1 = T0.plus(secs(60));
+    store
+        .set_password_hash(alice.id, "$rehashed", Some(&old), t1)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_user(alice.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_changed_at,
+        T0
+    );
+    let t2 = T0.plus(secs(120));
+    store
+        .set_password_hash(alice.id, "$new", None, t2)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_user(alice.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_changed_at,
+        t2
     );
 }

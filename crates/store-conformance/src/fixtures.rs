@@ -100,6 +100,7 @@ impl World {
                 "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
             ),
             password_origin: None,
+            password_changed_at: T0,
             store_id: Some(self.store.id),
             created_at: T0,
             updated_at: T0,

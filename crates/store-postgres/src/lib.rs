@@ -7,6 +7,7 @@
 mod baskets;
 mod codec;
 mod counters;
+mod devices;
 mod directory;
 mod feed;
 mod listen;

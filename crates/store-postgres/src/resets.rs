@@ -155,7 +155,7 @@ impl PgStore {
         .map_err(db_err)?;
         let Some(row) = row else { return Ok(false) };
         let user = UserId(get::<Uuid>(&row, "user_id")?);
-        query("UPDATE users SET password_hash = $1, password_origin = NULL, updated_at = $2 WHERE id = $3")
+        query("UPDATE users SET password_hash = $1, password_origin = NULL, updated_at = $2, password_changed_at = $2 WHERE id = $3")
             .bind(new_hash)
             .bind(at.0)
             .bind(user.0)

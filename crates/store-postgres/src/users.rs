@@ -20,6 +20,7 @@ fn user_from(row: &PgRow) -> StoreResult<User> {
         status: get_parsed(row, "status", UserStatus::parse)?,
         password_hash: get(row, "password_hash")?,
         password_origin: get(row, "password_origin")?,
+        password_changed_at: get_ts(row, "password_changed_at")?,
         store_id: get::<Option<Uuid>>(row, "store_id")?.map(StorefrontId),
         created_at: get_ts(row, "created_at")?,
         updated_at: get_ts(row, "updated_at")?,
@@ -30,13 +31,14 @@ fn user_from(row: &PgRow) -> StoreResult<User> {
 pub(crate) async fn upsert_user(tx: &mut PgConnection, u: &User) -> StoreResult<()> {
     query(
         "INSERT INTO users (id, tenant_id, kind, email, email_norm, username, username_norm, phone, status,
-                            password_hash, password_origin, store_id, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                            password_hash, password_origin, store_id, created_at, updated_at,
+                            password_changed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
          ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, email = excluded.email,
              email_norm = excluded.email_norm, username = excluded.username,
              username_norm = excluded.username_norm, phone = excluded.phone, status = excluded.status,
              password_hash = excluded.password_hash, password_origin = excluded.password_origin,
-             store_id = excluded.store_id,
+             store_id = excluded.store_id, password_changed_at = excluded.password_changed_at,
              updated_at = excluded.updated_at",
     )
     .bind(u.id.0)
@@ -53,6 +55,7 @@ pub(crate) async fn upsert_user(tx: &mut PgConnection, u: &User) -> StoreResult<
     .bind(u.store_id.map(|s| s.0))
     .bind(u.created_at.0)
     .bind(u.updated_at.0)
+    .bind(u.password_changed_at.0)
     .execute(tx)
     .await
     .map_err(db_err)?;
@@ -145,7 +148,8 @@ impl PgStore {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         let done = query(
             "UPDATE users SET password_hash = $1, updated_at = $2,
-                 password_origin = CASE WHEN $4 IS NULL THEN NULL ELSE password_origin END
+                 password_origin = CASE WHEN $4 IS NULL THEN NULL ELSE password_origin END,
+                 password_changed_at = CASE WHEN $4 IS NULL THEN $2 ELSE password_changed_at END
              WHERE id = $3 AND ($4 IS NULL OR password_hash IS NOT DISTINCT FROM $4)",
         )
         .bind(hash)

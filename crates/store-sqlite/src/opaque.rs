@@ -1,4 +1,4 @@
-//! Opaque tokens (JRNI): a session's token, stored as its hash, with its last use.
+//! Opaque tokens (JRNI, JFW): a session's tokens, stored as hashes, with their last use.
 
 use crate::codec::{get, get_ts, get_uuid};
 use crate::sessions::insert_session;
@@ -22,6 +22,7 @@ fn opaque_from(row: &sqlx::sqlite::SqliteRow) -> StoreResult<OpaqueRecord> {
         created_at: get_ts(row, "created_at")?,
         last_used_at: get_ts(row, "last_used_at")?,
         idle_ttl: Duration::from_millis(u64::try_from(ttl).unwrap_or(0)),
+        sliding: get(row, "sliding")?,
     })
 }
 
@@ -30,8 +31,8 @@ pub(crate) async fn insert_opaque(
     t: &OpaqueRecord,
 ) -> StoreResult<()> {
     query(
-        "INSERT INTO opaque_tokens (hash, session_id, role, created_at, last_used_at, idle_ttl_ms)
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO opaque_tokens (hash, session_id, role, created_at, last_used_at, idle_ttl_ms, sliding)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(t.hash.as_bytes().as_slice())
     .bind(t.session_id.0.to_string())
@@ -39,6 +40,7 @@ pub(crate) async fn insert_opaque(
     .bind(t.created_at.0)
     .bind(t.last_used_at.0)
     .bind(i64::try_from(t.idle_ttl.as_millis()).unwrap_or(i64::MAX))
+    .bind(t.sliding)
     .execute(tx)
     .await
     .map_err(db_err)?;
@@ -55,6 +57,11 @@ impl SqliteStore {
         insert_session(&mut tx, s).await?;
         insert_opaque(&mut tx, t).await?;
         tx.commit().await.map_err(db_err)
+    }
+
+    pub(crate) async fn add_opaque_token(&self, t: &OpaqueRecord) -> StoreResult<()> {
+        let mut conn = self.write.acquire().await.map_err(db_err)?;
+        insert_opaque(&mut conn, t).await
     }
 
     pub(crate) async fn find_opaque(&self, hash: &SecretHash) -> StoreResult<Option<OpaqueRecord>> {

@@ -84,6 +84,7 @@ async fn revoke_in(
         return Ok(false);
     }
     record_change(tx, at, &ChangeKind::SessionRevoked(id)).await?;
+    crate::devices::unbind_session(tx, id, at).await?;
     Ok(true)
 }
 

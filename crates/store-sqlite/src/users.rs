@@ -19,6 +19,7 @@ fn user_from(row: &SqliteRow) -> StoreResult<User> {
         status: get_parsed(row, "status", UserStatus::parse)?,
         password_hash: get(row, "password_hash")?,
         password_origin: get(row, "password_origin")?,
+        password_changed_at: get_ts(row, "password_changed_at")?,
         store_id: get_opt_uuid(row, "store_id")?.map(StorefrontId),
         created_at: get_ts(row, "created_at")?,
         updated_at: get_ts(row, "updated_at")?,
@@ -29,13 +30,14 @@ fn user_from(row: &SqliteRow) -> StoreResult<User> {
 pub(crate) async fn upsert_user(tx: &mut SqliteConnection, u: &User) -> StoreResult<()> {
     query(
         "INSERT INTO users (id, tenant_id, kind, email, email_norm, username, username_norm, phone, status,
-                            password_hash, password_origin, store_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            password_hash, password_origin, store_id, created_at, updated_at,
+                            password_changed_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, email = excluded.email,
              email_norm = excluded.email_norm, username = excluded.username,
              username_norm = excluded.username_norm, phone = excluded.phone, status = excluded.status,
              password_hash = excluded.password_hash, password_origin = excluded.password_origin,
-             store_id = excluded.store_id,
+             store_id = excluded.store_id, password_changed_at = excluded.password_changed_at,
              updated_at = excluded.updated_at",
     )
     .bind(u.id.0.to_string())
@@ -52,6 +54,7 @@ pub(crate) async fn upsert_user(tx: &mut SqliteConnection, u: &User) -> StoreRes
     .bind(u.store_id.map(|s| s.0.to_string()))
     .bind(u.created_at.0)
     .bind(u.updated_at.0)
+    .bind(u.password_changed_at.0)
     .execute(tx)
     .await
     .map_err(db_err)?;
@@ -144,7 +147,8 @@ impl SqliteStore {
         let mut tx = self.write.begin().await.map_err(db_err)?;
         let done = query(
             "UPDATE users SET password_hash = ?1, updated_at = ?2,
-                 password_origin = CASE WHEN ?4 IS NULL THEN NULL ELSE password_origin END
+                 password_origin = CASE WHEN ?4 IS NULL THEN NULL ELSE password_origin END,
+                 password_changed_at = CASE WHEN ?4 IS NULL THEN ?2 ELSE password_changed_at END
              WHERE id = ?3 AND (?4 IS NULL OR password_hash IS ?4)",
         )
         .bind(hash)

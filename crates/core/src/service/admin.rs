@@ -7,7 +7,9 @@ use crate::ids::{ProfileId, SessionId, TenantId, UserId};
 use crate::policy::PolicyContext;
 use crate::session::{Session, SessionFilter};
 use crate::tenant::Tenant;
-use crate::user::{User, UserKind, UserStatus, normalize_login, parse_email, parse_username};
+use crate::user::{
+    User, UserKind, UserStatus, normalize_login, parse_email, parse_phone, parse_username,
+};
 use tracing::instrument;
 use zeroize::Zeroizing;
 
@@ -55,6 +57,12 @@ impl Core {
             .map(parse_username)
             .transpose()
             .map_err(|m| CoreError::field("username", "invalid_username", m))?;
+        let phone = new
+            .phone
+            .as_deref()
+            .map(parse_phone)
+            .transpose()
+            .map_err(|m| CoreError::field("phone", "invalid_phone", m))?;
         if email.is_none() && username.is_none() {
             return Err(CoreError::invalid(
                 "identifier_required",
@@ -88,10 +96,11 @@ impl Core {
             kind: new.kind,
             email,
             username,
-            phone: new.phone,
+            phone,
             status: UserStatus::Active,
             password_hash,
             password_origin: None,
+            password_changed_at: now,
             store_id,
             created_at: now,
             updated_at: now,
@@ -128,6 +137,14 @@ impl Core {
                     })
             })
             .collect()
+    }
+
+    /// A user by id.
+    pub async fn user(&self, id: UserId) -> CoreResult<User> {
+        self.store
+            .get_user(id)
+            .await?
+            .ok_or(CoreError::NotFound("user"))
     }
 
     pub async fn find_user(

@@ -658,6 +658,7 @@ impl Core {
                 None => None,
             };
             let now = self.now();
+            let same_password = old.is_some_and(|o| o.password_hash == hash);
             let mut user = User {
                 id: old.map_or_else(UserId::new, |o| o.id),
                 tenant_id: tenant.id,
@@ -670,6 +671,10 @@ impl Core {
                     .unwrap_or(UserStatus::Active),
                 password_hash: hash,
                 password_origin: origin,
+                password_changed_at: match old {
+                    Some(o) if same_password => o.password_changed_at,
+                    _ => now,
+                },
                 store_id,
                 created_at: old.map_or(now, |o| o.created_at),
                 updated_at: old.map_or(now, |o| o.updated_at),

@@ -7,6 +7,7 @@ use crate::clock::Timestamp;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::SessionId;
 use crate::limits::counter_key;
+use crate::opaque::OpaqueRecord;
 use crate::secret::{self, SecretHash};
 use crate::session::{RefreshRecord, Session};
 use crate::tenant::{Storefront, Tenant};
@@ -18,6 +19,35 @@ use zeroize::Zeroizing;
 
 fn account_key(tenant: &Tenant, kind: UserKind, login: &str) -> SecretHash {
     counter_key(&["account", &tenant.id.to_string(), kind.as_str(), login])
+}
+
+/// The host part of a brand URL, as brand URLs are stored: lower case, without scheme,
+/// port, path or trailing dot.
+fn brand_host(url: &str) -> String {
+    let url = url.trim().to_ascii_lowercase();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or(&url);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once(':').map_or(authority, |(h, port)| {
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            authority
+        }
+    });
+    host.trim_end_matches('.').to_owned()
+}
+
+fn account_ip_key(tenant: &Tenant, kind: UserKind, login: &str, ip: &str) -> SecretHash {
+    counter_key(&[
+        "account-ip",
+        &tenant.id.to_string(),
+        kind.as_str(),
+        login,
+        ip,
+    ])
 }
 
 /// A user whose credentials were just checked.
@@ -60,6 +90,9 @@ pub struct TokenOptions<'a> {
     /// Refresh tokens end this long after they are issued (each refresh slides it).
     pub refresh_ttl: Option<std::time::Duration>,
     pub extra_claims: Option<&'a ExtraClaims>,
+    /// Issue the access credential as an opaque token of this role, ending `access_ttl`
+    /// after issue (JFW's auth key), rather than as a JWT.
+    pub opaque_access: Option<&'a str>,
 }
 
 impl Core {
@@ -154,6 +187,11 @@ impl Core {
             if self.store.hit_counter(&key, start).await? > limits.per_ip {
                 return Err(refuse("per_ip"));
             }
+            // Before the account's own count, so one client alone cannot lock the account.
+            let key = account_ip_key(tenant, kind, login, ip);
+            if self.store.hit_counter(&key, start).await? > limits.per_account_ip {
+                return Err(refuse("per_account_ip"));
+            }
         }
         let n = self
             .store
@@ -173,17 +211,78 @@ impl Core {
         Ok(())
     }
 
-    /// Opens an account again before its window ends (an operator's unlock).
+    /// Counts a request to a rate-limited route (`scope`) against the client IP's limit.
+    pub async fn count_request(
+        &self,
+        tenant: &Tenant,
+        scope: &str,
+        ctx: &RequestContext,
+    ) -> CoreResult<()> {
+        let Some(ip) = &ctx.ip else { return Ok(()) };
+        let limits = &tenant.limits;
+        let now = self.now();
+        let key = counter_key(&[scope, &tenant.id.to_string(), ip]);
+        if self
+            .store
+            .hit_counter(&key, limits.window_start(now))
+            .await?
+            > limits.per_ip
+        {
+            tracing::info!(tenant = %tenant.slug, scope, "request refused by the per-IP limit");
+            return Err(CoreError::RateLimited {
+                retry_after: limits.retry_after(now),
+            });
+        }
+        Ok(())
+    }
+
+    /// The tenant a JFW `Brand-URL` names (`https://Shop.example.com/` is `shop.example.com`)
+    /// and the app its users log in through: `preferred` (a client id) if it belongs to the
+    /// tenant, else the first of its apps (by client id) that logs customers in by password.
+    pub fn brand(
+        &self,
+        brand_url: &str,
+        preferred: Option<&str>,
+    ) -> CoreResult<(Tenant, ClientApp)> {
+        let host = brand_host(brand_url);
+        let dir = self.directory();
+        let tenant = dir
+            .tenant_by_brand_url(&host)
+            .filter(|t| t.enabled)
+            .ok_or(CoreError::NotFound("brand"))?;
+        let apps = dir.apps_of(tenant.id);
+        let app = apps
+            .iter()
+            .find(|a| Some(a.client_id.as_str()) == preferred)
+            .or_else(|| {
+                apps.iter()
+                    .find(|a| a.kinds.contains(&UserKind::Customer) && a.allows(Grant::Password))
+            })
+            .ok_or_else(|| {
+                CoreError::UnauthorizedClient("the brand has no app for user logins".into())
+            })?;
+        Ok((tenant.clone(), (*app).clone()))
+    }
+
+    /// Opens an account again before its window ends (an operator's unlock), and with `ip`
+    /// ends the throttle on it from that address too.
     pub async fn unlock_login(
         &self,
         tenant: &Tenant,
         kind: UserKind,
         login: &str,
+        ip: Option<&str>,
     ) -> CoreResult<()> {
-        Ok(self
-            .store
-            .clear_counter(&account_key(tenant, kind, &normalize_login(login)))
-            .await?)
+        let login = normalize_login(login);
+        self.store
+            .clear_counter(&account_key(tenant, kind, &login))
+            .await?;
+        if let Some(ip) = ip {
+            self.store
+                .clear_counter(&account_ip_key(tenant, kind, &login, ip.trim()))
+                .await?;
+        }
+        Ok(())
     }
 
     /// Checks a user's credentials for `app`: kind allowed, store known, password right,
@@ -258,6 +357,17 @@ impl Core {
         self.store
             .clear_counter(&account_key(&tenant, kind, &login))
             .await?;
+        if let Some(ip) = &req.ctx.ip {
+            self.store
+                .clear_counter(&account_ip_key(&tenant, kind, &login, ip))
+                .await?;
+        }
+        if let Some(max_age) = tenant.password_policy.max_age()
+            && self.now() >= user.password_changed_at.plus(max_age)
+        {
+            self.audit(audit_fail("password expired")).await;
+            return Err(CoreError::PasswordExpired);
+        }
         if verified.needs_rehash {
             self.rehash(user, stored.as_deref(), req.password.clone())
                 .await;
@@ -411,7 +521,8 @@ impl Core {
             revoked_reason: None,
             ip: ctx.ip.clone(),
         };
-        let (access_token, access_expires_at) = self.sign_access(subject, &session, store, now)?;
+        let (access_token, access_expires_at, opaque) =
+            self.issue_access(subject, &session, store, now)?;
         let refresh = with_refresh.then(|| {
             let token = token::new_refresh_token();
             let expires_at = now
@@ -433,6 +544,10 @@ impl Core {
         self.store
             .create_session(&session, refresh.as_ref().map(|(_, r)| r))
             .await?;
+        if let Some(record) = opaque {
+            self.store.add_opaque_token(&record).await?;
+            self.remember_opaque(record, session.clone());
+        }
         Ok(TokenPair {
             access_token,
             access_expires_at,
@@ -441,6 +556,37 @@ impl Core {
             session_id: session.id,
             user_id: session.user_id,
         })
+    }
+
+    /// The access credential `subject.opts` asks for: a signed JWT, or an opaque token with
+    /// its record (to store before the token is handed out).
+    pub(crate) fn issue_access(
+        &self,
+        subject: &Subject<'_>,
+        session: &Session,
+        store: Option<&Storefront>,
+        now: Timestamp,
+    ) -> CoreResult<(String, Timestamp, Option<OpaqueRecord>)> {
+        let Some(role) = subject.opts.opaque_access else {
+            let (jwt, exp) = self.sign_access(subject, session, store, now)?;
+            return Ok((jwt, exp, None));
+        };
+        let ttl = subject
+            .opts
+            .access_ttl
+            .unwrap_or_else(|| subject.tenant.tokens.access_ttl_for(session.kind));
+        let exp = now.plus(ttl).min(session.absolute_expires_at);
+        let token = secret::random_token(32);
+        let record = OpaqueRecord {
+            hash: SecretHash::of(&token),
+            session_id: session.id,
+            role: role.to_owned(),
+            created_at: now,
+            last_used_at: now,
+            idle_ttl: exp.since(now),
+            sliding: false,
+        };
+        Ok((token, exp, Some(record)))
     }
 
     /// Sign an access token for `session`, valid for the tenant's lifetime for its kind and
@@ -489,5 +635,25 @@ impl Core {
         let jwt =
             jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(CoreError::internal)?;
         Ok((jwt, Timestamp::from_secs(claims.exp)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::brand_host;
+
+    #[test]
+    fn brand_urls_are_reduced_to_their_host() {
+        for (given, host) in [
+            ("acme.example.com", "acme.example.com"),
+            (" https://acme.example.com/ ", "acme.example.com"),
+            ("http://acme.example.com/shop?x=1", "acme.example.com"),
+            ("acme.example.com.", "acme.example.com"),
+            ("HTTPS://Acme.Example.com:8443/x", "acme.example.com"),
+            ("acme.example.com:8080", "acme.example.com"),
+            ("", ""),
+        ] {
+            assert_eq!(brand_host(given), host, "{given:?}");
+        }
     }
 }

@@ -5,6 +5,7 @@
 mod admin;
 mod basket;
 mod delivery;
+mod device;
 mod import;
 mod login;
 mod opaque;
@@ -14,6 +15,7 @@ mod tokens;
 
 pub use admin::NewUser;
 pub use basket::CONTACT;
+pub use device::DeviceView;
 pub use import::ImportReport;
 pub use login::{ExtraClaims, PasswordLogin, TokenOptions};
 pub use opaque::{OpaqueGrant, TOUCH_GRANULARITY};

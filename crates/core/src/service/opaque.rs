@@ -101,6 +101,7 @@ impl Core {
             created_at: now,
             last_used_at: now,
             idle_ttl,
+            sliding: true,
         };
         Ok((token, session, record))
     }
@@ -167,7 +168,7 @@ impl Core {
         Ok((token, session, user))
     }
 
-    /// Checks an opaque token and records its use.
+    /// Checks an opaque token and, if it slides, records its use.
     pub async fn validate_opaque(&self, token: &str) -> CoreResult<OpaqueGrant> {
         if token.is_empty() || token.len() > 128 {
             return Err(invalid());
@@ -185,7 +186,7 @@ impl Core {
         };
         let stale = {
             let s = state.lock().unwrap_or_else(|e| e.into_inner());
-            now >= s.record.expires_at()
+            s.record.sliding && now >= s.record.expires_at()
         };
         if stale {
             // Another node may have seen a later use: ask the store before refusing.
@@ -203,6 +204,12 @@ impl Core {
                 drop(s);
                 self.opaque.invalidate(&hash);
                 return Err(invalid());
+            }
+            if !s.record.sliding {
+                return Ok(OpaqueGrant {
+                    record: s.record.clone(),
+                    session: s.session.clone(),
+                });
             }
             s.record.last_used_at = now;
             let flush = now.since(s.flushed) >= TOUCH_GRANULARITY;

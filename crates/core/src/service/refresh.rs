@@ -107,8 +107,8 @@ impl Core {
             profiles,
             opts,
         };
-        let (access_token, access_expires_at) =
-            self.sign_access(&subject, &session, store.as_ref(), now)?;
+        let (access_token, access_expires_at, opaque) =
+            self.issue_access(&subject, &session, store.as_ref(), now)?;
         let next_token = token::new_refresh_token();
         let next = RefreshRecord {
             hash: SecretHash::of(&next_token),
@@ -129,6 +129,11 @@ impl Core {
             user_id: session.user_id,
         };
         let sealed = token::seal_successor(presented, &pair)?;
+        // Stored before the swap, so the pair a retry gets back always works; if another
+        // call wins the swap, this token is never handed out and dies at its end.
+        if let Some(record) = &opaque {
+            self.store.add_opaque_token(record).await?;
+        }
         let touch = SessionTouch {
             last_used_at: now,
             idle_expires_at: next.expires_at,
@@ -138,7 +143,12 @@ impl Core {
             .rotate_refresh(&hash, &sealed, &next, touch)
             .await?
         {
-            RotateOutcome::Rotated => Ok(pair),
+            RotateOutcome::Rotated => {
+                if let Some(record) = opaque {
+                    self.remember_opaque(record, session);
+                }
+                Ok(pair)
+            }
             RotateOutcome::AlreadyRotated(winner) => {
                 self.retry_or_reuse(presented, &winner, &session, ctx).await
             }

@@ -6,7 +6,9 @@ use crate::support::*;
 use serde_json::Value;
 
 async fn concurrent_guesses_stop_at_the_limit() {
-    let file = format!("{ACME}\n[tenants.limits]\nper_account = 3\nwindow = \"10m\"\n");
+    let file = format!(
+        "{ACME}\n[tenants.limits]\nper_account = 3\nper_account_ip = 100\nwindow = \"10m\"\n"
+    );
     let server = Server::with(&file).await;
     let mut tasks = Vec::new();
     for i in 0..10 {

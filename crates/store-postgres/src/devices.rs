@@ -1,0 +1,114 @@
+//! Devices (JFW): upserted by (tenant, code), bound to the user and session that last
+//! authenticated from them; a revoked session's push token is cleared with it.
+
+use crate::codec::{get, get_json, get_ts, json};
+use crate::{PgStore, db_err};
+use portcullis_core::device::{Device, DeviceUpsert};
+use portcullis_core::ids::{DeviceId, SessionId, TenantId, UserId};
+use portcullis_core::{StoreResult, Timestamp};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, query};
+
+fn device_from(row: &PgRow) -> StoreResult<Device> {
+    Ok(Device {
+        id: DeviceId(get(row, "id")?),
+        tenant_id: TenantId(get(row, "tenant_id")?),
+        code: get(row, "code")?,
+        kind: get(row, "kind")?,
+        name: get(row, "name")?,
+        os: get(row, "os")?,
+        app_version: get(row, "app_version")?,
+        push_token: get(row, "push_token")?,
+        tags: get_json(row, "tags")?,
+        user_id: get::<Option<uuid::Uuid>>(row, "user_id")?.map(UserId),
+        session_id: get::<Option<uuid::Uuid>>(row, "session_id")?.map(SessionId),
+        created_at: get_ts(row, "created_at")?,
+        updated_at: get_ts(row, "updated_at")?,
+    })
+}
+
+/// Clears the push token and session of the devices bound to a revoked session.
+pub(crate) async fn unbind_session(
+    tx: &mut PgConnection,
+    session: SessionId,
+    at: Timestamp,
+) -> StoreResult<()> {
+    query("UPDATE devices SET push_token = NULL, session_id = NULL, updated_at = $1 WHERE session_id = $2")
+        .bind(at.0)
+        .bind(session.0)
+        .execute(tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+impl PgStore {
+    pub(crate) async fn upsert_device(&self, u: &DeviceUpsert) -> StoreResult<Device> {
+        let r = &u.report;
+        let tags = r.tags.as_ref().map(json).transpose()?;
+        let row = query(
+            "INSERT INTO devices (id, tenant_id, code, kind, name, os, app_version, push_token, tags,
+                                  user_id, session_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, '[]'), $10, $11, $12, $12)
+             ON CONFLICT (tenant_id, code) DO UPDATE SET
+                 kind = COALESCE(excluded.kind, devices.kind),
+                 name = COALESCE(excluded.name, devices.name),
+                 os = COALESCE(excluded.os, devices.os),
+                 app_version = COALESCE(excluded.app_version, devices.app_version),
+                 push_token = COALESCE(excluded.push_token, devices.push_token),
+                 tags = COALESCE($9, devices.tags),
+                 user_id = COALESCE(excluded.user_id, devices.user_id),
+                 session_id = COALESCE(excluded.session_id, devices.session_id),
+                 updated_at = excluded.updated_at
+             RETURNING *",
+        )
+        .bind(u.new_id.0)
+        .bind(u.tenant_id.0)
+        .bind(&r.code)
+        .bind(&r.kind)
+        .bind(&r.name)
+        .bind(&r.os)
+        .bind(&r.app_version)
+        .bind(&r.push_token)
+        .bind(tags)
+        .bind(u.bind.map(|(user, _)| user.0))
+        .bind(u.bind.map(|(_, session)| session.0))
+        .bind(u.at.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        device_from(&row)
+    }
+
+    pub(crate) async fn get_device(&self, id: DeviceId) -> StoreResult<Option<Device>> {
+        let row = query("SELECT * FROM devices WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(device_from).transpose()
+    }
+
+    pub(crate) async fn find_device(
+        &self,
+        tenant: TenantId,
+        code: &str,
+    ) -> StoreResult<Option<Device>> {
+        let row = query("SELECT * FROM devices WHERE tenant_id = $1 AND code = $2")
+            .bind(tenant.0)
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(device_from).transpose()
+    }
+
+    pub(crate) async fn list_user_devices(&self, user: UserId) -> StoreResult<Vec<Device>> {
+        let rows = query("SELECT * FROM devices WHERE user_id = $1 ORDER BY updated_at DESC, id")
+            .bind(user.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(device_from).collect()
+    }
+}
