@@ -48,23 +48,27 @@ fn user_of(core: &AppState, token: &str) -> Result<UserId, ApiError> {
 pub async fn list_devices(
     State(core): State<AppState>,
     Bearer(token): Bearer,
-) -> Result<Json<Vec<DeviceInfo>>, ApiError> {
+) -> Result<impl axum::response::IntoResponse, ApiError> {
     let user = user_of(&core, &token)?;
     let views = core.user_devices(user).await?;
-    Ok(Json(
-        views
-            .into_iter()
-            .map(|v| DeviceInfo {
-                id: v.device.id.to_string(),
-                code: v.device.code,
-                kind: v.device.kind,
-                name: v.device.name,
-                os: v.device.os,
-                app_version: v.device.app_version,
-                signed_in: v.session.is_some(),
-                updated_at: v.device.updated_at.to_rfc3339(),
-            })
-            .collect(),
+    let no_store = [(axum::http::header::CACHE_CONTROL, "no-store")];
+    Ok((
+        no_store,
+        Json(
+            views
+                .into_iter()
+                .map(|v| DeviceInfo {
+                    id: v.device.id.to_string(),
+                    code: v.device.code,
+                    kind: v.device.kind,
+                    name: v.device.name,
+                    os: v.device.os,
+                    app_version: v.device.app_version,
+                    signed_in: v.session.is_some(),
+                    updated_at: v.device.updated_at.to_rfc3339(),
+                })
+                .collect::<Vec<_>>(),
+        ),
     ))
 }
 

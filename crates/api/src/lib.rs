@@ -6,6 +6,7 @@
 //!
 //! May depend on: portcullis-core, axum, utoipa. Must not depend on a store.
 
+mod authorize;
 mod devices;
 pub mod error;
 mod extract;
@@ -28,18 +29,22 @@ pub use openapi::openapi_json;
 pub struct ApiSettings {
     /// Largest request body accepted; larger ones get 413.
     pub body_limit: usize,
+    pub forward_auth: ForwardAuthSettings,
 }
 
 impl Default for ApiSettings {
     fn default() -> Self {
         Self {
             body_limit: 64 * 1024,
+            forward_auth: ForwardAuthSettings::default(),
         }
     }
 }
 
 /// The shared state of every handler.
 pub type AppState = Arc<Core>;
+
+pub use authorize::ForwardAuthSettings;
 
 /// The native API's routes, with the body limit applied and `/openapi.json` served.
 pub fn router(core: Arc<Core>, settings: &ApiSettings) -> Router {
@@ -57,5 +62,6 @@ pub fn router(core: Arc<Core>, settings: &ApiSettings) -> Router {
         )
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(settings.body_limit))
+        .layer(axum::Extension(Arc::new(settings.forward_auth.clone())))
         .with_state(core)
 }

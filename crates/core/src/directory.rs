@@ -3,9 +3,12 @@
 
 use crate::app::ClientApp;
 use crate::ids::{AppId, TenantId};
+use crate::profile::Profile;
+use crate::rights::RuleSet;
 use crate::secret::SecretHash;
 use crate::tenant::{Storefront, Tenant};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 #[derive(Default, Debug)]
 pub struct Directory {
@@ -16,6 +19,8 @@ pub struct Directory {
     apps: HashMap<AppId, ClientApp>,
     by_client_id: HashMap<String, AppId>,
     by_key_hash: HashMap<SecretHash, AppId>,
+    /// Each tenant's profiles, compiled for the rights engine.
+    rules: HashMap<TenantId, HashMap<String, Arc<RuleSet>>>,
 }
 
 impl Directory {
@@ -37,6 +42,25 @@ impl Directory {
             d.apps.insert(a.id, a);
         }
         d
+    }
+
+    /// Adds the tenants' profiles, compiled once here for every request to use.
+    pub fn with_profiles(mut self, profiles: Vec<Profile>) -> Self {
+        for p in profiles {
+            self.rules
+                .entry(p.tenant_id)
+                .or_default()
+                .insert(p.name.clone(), Arc::new(RuleSet::compile(&p)));
+        }
+        self
+    }
+
+    /// The compiled profiles of a tenant with these names (unknown names are skipped).
+    pub fn rule_sets(&self, tenant: TenantId, names: &[String]) -> Vec<Arc<RuleSet>> {
+        let Some(all) = self.rules.get(&tenant) else {
+            return Vec::new();
+        };
+        names.iter().filter_map(|n| all.get(n).cloned()).collect()
     }
 
     pub fn tenant(&self, id: TenantId) -> Option<&Tenant> {

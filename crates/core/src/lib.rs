@@ -21,6 +21,7 @@ pub mod policy;
 pub mod profile;
 pub mod provisioning;
 pub mod reset;
+pub mod rights;
 pub mod secret;
 pub mod service;
 pub mod session;

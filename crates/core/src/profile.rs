@@ -1,5 +1,5 @@
-//! Profiles: named sets of per-route rights given to users (DJUST guide). Evaluation of the
-//! rules against requests belongs to the rights engine; here they are data.
+//! Profiles: named sets of per-route rights given to users (DJUST guide). Here they are
+//! data; `rights.rs` compiles and evaluates them.
 
 use crate::ids::{ProfileId, TenantId};
 use serde::{Deserialize, Serialize};
@@ -18,6 +18,9 @@ pub struct RouteRule {
     /// A path template: `/v1/orders/{id}`, `/v1/catalog/**`.
     pub route: String,
     pub right: Right,
+    /// Only for these HTTP methods (upper case); absent: every method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<String>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -28,6 +31,34 @@ pub enum Right {
     Read,
     /// Every method.
     ReadWrite,
+}
+
+impl Right {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Right::None => "none",
+            Right::Read => "read",
+            Right::ReadWrite => "read-write",
+        }
+    }
+    /// Whether this right lets a request with `method` through.
+    pub fn permits(self, method: &str) -> bool {
+        match self {
+            Right::None => false,
+            Right::Read => {
+                method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD")
+            }
+            Right::ReadWrite => true,
+        }
+    }
+}
+
+/// An HTTP method token (RFC 9110): 1 to 32 upper-case letters.
+pub fn validate_method(m: &str) -> Result<(), &'static str> {
+    if m.is_empty() || m.len() > 32 || !m.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err("a method is 1 to 32 upper-case letters, e.g. GET");
+    }
+    Ok(())
 }
 
 /// A route pattern must be an absolute path; `**` only as a whole last segment; `{name}`

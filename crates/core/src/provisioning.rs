@@ -37,6 +37,9 @@ pub struct TenantDoc {
     pub passwords: crate::reset::PasswordRules,
     #[serde(default)]
     pub limits: crate::limits::LoginLimits,
+    /// Profiles every user of a kind has, beside their own: `customer = ["buyer"]`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub default_profiles: std::collections::BTreeMap<crate::user::UserKind, Vec<String>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stores: Vec<StoreDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

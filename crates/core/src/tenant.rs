@@ -22,6 +22,8 @@ pub struct Tenant {
     pub tokens: TokenSettings,
     pub passwords: crate::reset::PasswordRules,
     pub limits: crate::limits::LoginLimits,
+    /// Profiles every user of a kind has, beside their own.
+    pub default_profiles: BTreeMap<UserKind, Vec<String>>,
     pub enabled: bool,
     pub created_at: Timestamp,
 }
@@ -166,10 +168,49 @@ impl Tenant {
     }
 }
 
+/// The host part of a brand URL, as brand URLs are stored: lower case, without scheme,
+/// port, path or trailing dot.
+pub fn brand_host(url: &str) -> String {
+    let url = url.trim().to_ascii_lowercase();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or(&url);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once(':').map_or(authority, |(h, port)| {
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            authority
+        }
+    });
+    host.trim_end_matches('.').to_owned()
+}
+
 /// A slug: lower-case letters, digits and `-`, 1 to 63 characters.
 pub fn valid_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::brand_host;
+
+    #[test]
+    fn brand_urls_are_reduced_to_their_host() {
+        for (given, host) in [
+            ("acme.example.com", "acme.example.com"),
+            (" https://acme.example.com/ ", "acme.example.com"),
+            ("http://acme.example.com/shop?x=1", "acme.example.com"),
+            ("acme.example.com.", "acme.example.com"),
+            ("HTTPS://Acme.Example.com:8443/x", "acme.example.com"),
+            ("acme.example.com:8080", "acme.example.com"),
+            ("", ""),
+        ] {
+            assert_eq!(brand_host(given), host, "{given:?}");
+        }
+    }
 }

@@ -173,10 +173,6 @@ pub async fn refresh(
                 "The refreshAuthKey is required.",
             )
         })?;
-    state
-        .core
-        .count_request(&brand.tenant, "jfw-refresh", &brand.ctx)
-        .await?;
     let pair = state
         .core
         .refresh_with(&brand.app, &presented, &brand.ctx, options(&state))

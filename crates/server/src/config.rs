@@ -124,6 +124,8 @@ pub struct HttpConfig {
     /// How long shutdown waits for requests in flight.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// The cookie forward-auth reads an access token from (beside the headers).
+    pub forward_auth_cookie: String,
 }
 
 impl Default for HttpConfig {
@@ -132,6 +134,7 @@ impl Default for HttpConfig {
             body_limit: 64 * 1024,
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
+            forward_auth_cookie: "portcullis_token".to_owned(),
         }
     }
 }

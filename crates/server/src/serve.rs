@@ -107,6 +107,9 @@ async fn sync_loop(core: Arc<Core>, changes: Option<Arc<Notify>>) {
 fn app_router(core: Arc<Core>, settings: &Settings) -> anyhow::Result<axum::Router> {
     let api = ApiSettings {
         body_limit: settings.http.body_limit,
+        forward_auth: portcullis_api::ForwardAuthSettings {
+            cookie: settings.http.forward_auth_cookie.clone(),
+        },
     };
     let mut app = portcullis_api::router(core.clone(), &api);
     let d = &settings.dialects;

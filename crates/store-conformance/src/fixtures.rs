@@ -32,6 +32,7 @@ pub fn world(slug: &str) -> World {
         tokens: TokenSettings::default(),
         passwords: Default::default(),
         limits: Default::default(),
+        default_profiles: Default::default(),
         enabled: true,
         created_at: T0,
     };
@@ -64,6 +65,7 @@ pub fn world(slug: &str) -> World {
             rules: vec![RouteRule {
                 route: "/v1/orders/**".into(),
                 right: Right::Read,
+                methods: None,
             }],
         })
         .collect();

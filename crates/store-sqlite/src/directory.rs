@@ -29,6 +29,8 @@ struct TenantSettings {
     passwords: portcullis_core::reset::PasswordRules,
     #[serde(default)]
     limits: portcullis_core::limits::LoginLimits,
+    #[serde(default)]
+    default_profiles: std::collections::BTreeMap<portcullis_core::user::UserKind, Vec<String>>,
 }
 
 fn tenant_from(row: &SqliteRow) -> StoreResult<Tenant> {
@@ -43,6 +45,7 @@ fn tenant_from(row: &SqliteRow) -> StoreResult<Tenant> {
         tokens: s.tokens,
         passwords: s.passwords,
         limits: s.limits,
+        default_profiles: s.default_profiles,
         enabled: get(row, "enabled")?,
         created_at: get_ts(row, "created_at")?,
     })
@@ -223,6 +226,7 @@ pub(crate) async fn upsert_tenant(tx: &mut SqliteConnection, t: &Tenant) -> Stor
         tokens: t.tokens.clone(),
         passwords: t.passwords.clone(),
         limits: t.limits.clone(),
+        default_profiles: t.default_profiles.clone(),
     };
     query(
         "INSERT INTO tenants (id, slug, name, settings, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?)

@@ -139,6 +139,21 @@ impl Core {
             .collect()
     }
 
+    /// The profiles a user has: their own and their kind's defaults in the tenant, sorted.
+    pub async fn profiles_of(&self, user: &User) -> CoreResult<Vec<String>> {
+        let mut names = self.store.user_profile_names(user.id).await?;
+        if let Some(defaults) = self
+            .directory()
+            .tenant(user.tenant_id)
+            .and_then(|t| t.default_profiles.get(&user.kind))
+        {
+            names.extend(defaults.iter().cloned());
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
     /// A user by id.
     pub async fn user(&self, id: UserId) -> CoreResult<User> {
         self.store

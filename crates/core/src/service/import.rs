@@ -9,7 +9,7 @@ use crate::ids::{AppId, ProfileId, StorefrontId, TenantId, UserId};
 use crate::keys;
 use crate::password::hash_format;
 use crate::policy::PolicyContext;
-use crate::profile::{Profile, validate_route};
+use crate::profile::{Profile, validate_method, validate_route};
 use crate::provisioning::{
     AppDoc, ProfileDoc, ProvisionPlan, ProvisioningDoc, StoreDoc, TenantDoc, UserDoc,
 };
@@ -191,7 +191,8 @@ impl Core {
                 "lifetimes must be longer than zero",
             ));
         }
-        if t.limits.window.is_zero() || t.limits.per_ip == 0 || t.limits.per_account == 0 {
+        let l = &t.limits;
+        if l.window.is_zero() || l.per_ip == 0 || l.per_account == 0 || l.per_account_ip == 0 {
             return Err(bad(
                 format!("{path}.limits"),
                 "the window and the limits must be above zero",
@@ -206,7 +207,8 @@ impl Core {
         let old = existing.tenants.iter().find(|x| x.slug == t.slug);
         let mut urls = Vec::new();
         for (j, u) in t.brand_urls.iter().enumerate() {
-            let u = u.trim().to_ascii_lowercase();
+            // Stored as the host a Brand-URL header is reduced to, so every entry can match.
+            let u = crate::tenant::brand_host(u);
             if u.is_empty() || u.chars().any(char::is_whitespace) {
                 return Err(bad(
                     format!("{path}.brand_urls[{j}]"),
@@ -238,6 +240,7 @@ impl Core {
             tokens: t.tokens.clone(),
             passwords: t.passwords.clone(),
             limits: t.limits.clone(),
+            default_profiles: t.default_profiles.clone(),
             enabled: t.enabled,
             created_at: old.map_or_else(|| self.now(), |o| o.created_at),
         };
@@ -470,6 +473,11 @@ impl Core {
             }
             for (k, r) in rules.iter().enumerate() {
                 validate_route(&r.route).map_err(|m| bad(format!("{pp}.rules[{k}].route"), m))?;
+                for m in r.methods.iter().flatten() {
+                    validate_method(m).map_err(|e| {
+                        bad(format!("{pp}.rules[{k}].methods"), format!("{m:?}: {e}"))
+                    })?;
+                }
             }
             let old = all.iter().position(|x| &x.name == name);
             let profile = Profile {
@@ -486,6 +494,14 @@ impl Core {
             match old {
                 Some(k) => all[k] = profile,
                 None => all.push(profile),
+            }
+        }
+        for (kind, wanted) in &t.default_profiles {
+            if let Some(n) = wanted.iter().find(|n| !all.iter().any(|p| &p.name == *n)) {
+                return Err(bad(
+                    format!("{path}.default_profiles.{kind}"),
+                    format!("no profile named {n:?}"),
+                ));
             }
         }
         Ok(all)
@@ -536,6 +552,11 @@ impl Core {
                 .map(parse_username)
                 .transpose()
                 .map_err(|m| bad(format!("{up}.username"), m))?;
+            let phone = phone
+                .as_deref()
+                .map(crate::user::parse_phone)
+                .transpose()
+                .map_err(|m| bad(format!("{up}.phone"), m))?;
             if email.is_none() && username.is_none() {
                 return Err(bad(&up, "a user needs an e-mail or a username"));
             }
@@ -665,7 +686,7 @@ impl Core {
                 kind: *kind,
                 email,
                 username,
-                phone: phone.clone().or_else(|| old.and_then(|o| o.phone.clone())),
+                phone: phone.or_else(|| old.and_then(|o| o.phone.clone())),
                 status: status
                     .or(old.map(|o| o.status))
                     .unwrap_or(UserStatus::Active),
@@ -725,6 +746,7 @@ impl Core {
                 tokens: t.tokens.clone(),
                 passwords: t.passwords.clone(),
                 limits: t.limits.clone(),
+                default_profiles: t.default_profiles.clone(),
                 ..Default::default()
             };
             let mut own_stores: Vec<&Storefront> =

@@ -21,25 +21,6 @@ fn account_key(tenant: &Tenant, kind: UserKind, login: &str) -> SecretHash {
     counter_key(&["account", &tenant.id.to_string(), kind.as_str(), login])
 }
 
-/// The host part of a brand URL, as brand URLs are stored: lower case, without scheme,
-/// port, path or trailing dot.
-fn brand_host(url: &str) -> String {
-    let url = url.trim().to_ascii_lowercase();
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .unwrap_or(&url);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = authority.rsplit_once(':').map_or(authority, |(h, port)| {
-        if port.bytes().all(|b| b.is_ascii_digit()) {
-            h
-        } else {
-            authority
-        }
-    });
-    host.trim_end_matches('.').to_owned()
-}
-
 fn account_ip_key(tenant: &Tenant, kind: UserKind, login: &str, ip: &str) -> SecretHash {
     counter_key(&[
         "account-ip",
@@ -244,7 +225,7 @@ impl Core {
         brand_url: &str,
         preferred: Option<&str>,
     ) -> CoreResult<(Tenant, ClientApp)> {
-        let host = brand_host(brand_url);
+        let host = crate::tenant::brand_host(brand_url);
         let dir = self.directory();
         let tenant = dir
             .tenant_by_brand_url(&host)
@@ -417,7 +398,7 @@ impl Core {
             store,
         } = self.authenticate_user(app, &req).await?;
         let user = &user;
-        let profiles = self.store.user_profile_names(user.id).await?;
+        let profiles = self.profiles_of(user).await?;
         let subject = Subject {
             tenant: &tenant,
             app,
@@ -635,25 +616,5 @@ impl Core {
         let jwt =
             jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(CoreError::internal)?;
         Ok((jwt, Timestamp::from_secs(claims.exp)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::brand_host;
-
-    #[test]
-    fn brand_urls_are_reduced_to_their_host() {
-        for (given, host) in [
-            ("acme.example.com", "acme.example.com"),
-            (" https://acme.example.com/ ", "acme.example.com"),
-            ("http://acme.example.com/shop?x=1", "acme.example.com"),
-            ("acme.example.com.", "acme.example.com"),
-            ("HTTPS://Acme.Example.com:8443/x", "acme.example.com"),
-            ("acme.example.com:8080", "acme.example.com"),
-            ("", ""),
-        ] {
-            assert_eq!(brand_host(given), host, "{given:?}");
-        }
     }
 }

@@ -3,6 +3,7 @@
 //! `import` (provisioning files).
 
 mod admin;
+mod authorize;
 mod basket;
 mod delivery;
 mod device;
@@ -14,6 +15,7 @@ mod refresh;
 mod tokens;
 
 pub use admin::NewUser;
+pub use authorize::Identity;
 pub use basket::CONTACT;
 pub use device::DeviceView;
 pub use import::ImportReport;
@@ -85,6 +87,8 @@ pub struct Core {
     keys_stale: std::sync::atomic::AtomicBool,
     /// Woken when this node queues an e-mail, so the worker sends it at once.
     outbox_signal: Arc<tokio::sync::Notify>,
+    /// Profile names of users seen by forward-auth with opaque tokens (JWTs carry theirs).
+    user_profiles: moka::sync::Cache<UserId, Arc<Vec<String>>>,
 }
 
 impl Core {
@@ -110,6 +114,10 @@ impl Core {
             sync_lock: tokio::sync::Mutex::new(()),
             outbox_signal: Arc::new(tokio::sync::Notify::new()),
             opaque: opaque::new_cache(),
+            user_profiles: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(60))
+                .build(),
             directory_stale: std::sync::atomic::AtomicBool::new(false),
             keys_stale: std::sync::atomic::AtomicBool::new(false),
         };
@@ -165,8 +173,15 @@ impl Core {
             self.store.list_storefronts(),
             self.store.list_apps()
         )?;
-        self.directory
-            .store(Arc::new(Directory::new(tenants, stores, apps)));
+        let mut profiles = Vec::new();
+        for t in &tenants {
+            profiles.extend(self.store.list_profiles(t.id).await?);
+        }
+        self.directory.store(Arc::new(
+            Directory::new(tenants, stores, apps).with_profiles(profiles),
+        ));
+        // Profile assignments may have changed with the directory.
+        self.user_profiles.invalidate_all();
         Ok(())
     }
 

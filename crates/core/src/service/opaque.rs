@@ -143,7 +143,7 @@ impl Core {
                 "the user does not belong to this store".into(),
             ));
         }
-        let profiles = self.store.user_profile_names(user.id).await?;
+        let profiles = self.profiles_of(&user).await?;
         let subject = Subject {
             tenant: &tenant,
             app,

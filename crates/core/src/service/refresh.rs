@@ -92,7 +92,7 @@ impl Core {
             ));
         }
         let profiles = match &user {
-            Some(u) => self.store.user_profile_names(u.id).await?,
+            Some(u) => self.profiles_of(u).await?,
             None => Vec::new(),
         };
         let dir = self.directory();

@@ -238,7 +238,7 @@ impl Core {
             .get_user(id)
             .await?
             .ok_or(CoreError::InvalidToken("the token has no user"))?;
-        let profiles = self.store.user_profile_names(id).await?;
+        let profiles = self.profiles_of(&user).await?;
         Ok((user, profiles))
     }
 

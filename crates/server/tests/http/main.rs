@@ -8,6 +8,7 @@ mod support;
 mod bad_inputs;
 mod cli;
 mod djust;
+mod forward_auth;
 mod jfw;
 mod jrni;
 mod lifecycle;

@@ -1,0 +1,240 @@
+//! Decisions for resource servers: `POST /v1/authorize` answers whether a token may make a
+//! request and why; `GET /v1/forward-auth` answers a reverse proxy's subrequest (nginx
+//! `auth_request`, Traefik `forwardAuth`, Caddy `forward_auth`) with 200 and the caller's
+//! identity in headers, 401 without a valid token, 403 without the right.
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::Json;
+use axum::Extension;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use portcullis_core::service::Identity;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+/// Settings of forward-auth.
+#[derive(Clone, Debug)]
+pub struct ForwardAuthSettings {
+    /// The cookie that may carry the access token.
+    pub cookie: String,
+}
+
+impl Default for ForwardAuthSettings {
+    fn default() -> Self {
+        Self {
+            cookie: "portcullis_token".to_owned(),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AuthorizeRequest {
+    /// An access credential of any API: JWT access token, JRNI `Auth-Token`, JFW `Auth-Key`.
+    token: String,
+    /// The HTTP method of the request to decide, e.g. `GET`.
+    method: String,
+    /// Its path (a query string is ignored), e.g. `/v1/orders/42`.
+    path: String,
+}
+
+/// The decision and who it is about.
+#[derive(Serialize, ToSchema)]
+pub struct AuthorizeResponse {
+    allowed: bool,
+    /// Whether the token is valid at all.
+    active: bool,
+    /// Why, in words.
+    reason: String,
+    /// The highest right the caller's profiles give on this route: `none`, `read`, `read-write`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    right: Option<&'static str>,
+    /// The profile and rule that decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    profile: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    profiles: Option<Vec<String>>,
+}
+
+fn checked_method(m: &str) -> Result<String, ApiError> {
+    let m = m.trim().to_ascii_uppercase();
+    portcullis_core::profile::validate_method(&m)
+        .map_err(|e| ApiError::field("method", "invalid_method", e))?;
+    Ok(m)
+}
+
+/// Decide whether the holder of a token may make a request.
+#[utoipa::path(
+    post,
+    path = "/v1/authorize",
+    tag = "authorization",
+    request_body = AuthorizeRequest,
+    responses(
+        (status = 200, description = "The decision (an invalid token is `active: false`, not allowed)", body = AuthorizeResponse),
+        (status = 400, description = "Malformed body, method or path", body = ErrorBody),
+    )
+)]
+pub async fn authorize(
+    State(core): State<AppState>,
+    Json(req): Json<AuthorizeRequest>,
+) -> Result<axum::Json<AuthorizeResponse>, ApiError> {
+    let method = checked_method(&req.method)?;
+    if !req.path.starts_with('/') || req.path.len() > 4096 {
+        return Err(ApiError::field(
+            "path",
+            "invalid_path",
+            "the path must be absolute and at most 4096 bytes",
+        ));
+    }
+    let (identity, decision) = match core.authorize(req.token.trim(), &method, &req.path).await {
+        Ok(found) => found,
+        Err(portcullis_core::CoreError::InvalidToken(why)) => {
+            return Ok(axum::Json(AuthorizeResponse {
+                allowed: false,
+                active: false,
+                reason: why.to_owned(),
+                right: None,
+                profile: None,
+                rule: None,
+                sub: None,
+                tenant: None,
+                kind: None,
+                profiles: None,
+            }));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(axum::Json(AuthorizeResponse {
+        allowed: decision.allowed,
+        active: true,
+        reason: decision.reason,
+        right: Some(decision.right.as_str()),
+        profile: decision.profile,
+        rule: decision.rule,
+        sub: Some(identity.subject),
+        tenant: Some(identity.tenant),
+        kind: Some(identity.kind),
+        profiles: Some(identity.profiles),
+    }))
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// The token of a proxied request: `Authorization: Bearer`, `Auth-Token` (JRNI), `Auth-Key`
+/// (JFW), or the configured cookie.
+fn token_of<'a>(headers: &'a HeaderMap, cookie: &str) -> Option<&'a str> {
+    if let Some(v) = header(headers, header::AUTHORIZATION.as_str()) {
+        let (scheme, token) = v.split_once(' ').unwrap_or((v, ""));
+        if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() {
+            return Some(token.trim());
+        }
+    }
+    header(headers, "auth-token")
+        .or_else(|| header(headers, "auth-key"))
+        .or_else(|| {
+            headers
+                .get_all(header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(';'))
+                .filter_map(|pair| pair.trim().split_once('='))
+                .find(|(name, _)| *name == cookie)
+                .map(|(_, value)| value.trim())
+                .filter(|v| !v.is_empty())
+        })
+}
+
+/// The original request, as the proxy reports it.
+fn original(headers: &HeaderMap) -> (Option<&str>, Option<&str>) {
+    let method =
+        header(headers, "x-original-method").or_else(|| header(headers, "x-forwarded-method"));
+    let uri = header(headers, "x-original-uri").or_else(|| header(headers, "x-forwarded-uri"));
+    (method, uri)
+}
+
+fn identity_headers(resp: &mut Response, id: &Identity) {
+    let h = resp.headers_mut();
+    let mut put = |name: &'static str, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            h.insert(name, v);
+        }
+    };
+    put("x-auth-user", &id.subject);
+    put("x-auth-tenant", &id.tenant);
+    put("x-auth-kind", &id.kind);
+    put("x-auth-profiles", &id.profiles.join(","));
+}
+
+fn denied(reason: &str) -> Response {
+    let mut resp =
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", "forbidden", reason).into_response();
+    if let Ok(v) = HeaderValue::from_str(reason) {
+        resp.headers_mut().insert("x-auth-reason", v);
+    }
+    resp
+}
+
+/// A reverse proxy's subrequest: may the original request through?
+#[utoipa::path(
+    get,
+    path = "/v1/forward-auth",
+    tag = "authorization",
+    params(
+        ("X-Original-Method" = Option<String>, Header, description = "The original method (nginx); or X-Forwarded-Method (Traefik, Caddy). Default GET"),
+        ("X-Original-URI" = Option<String>, Header, description = "The original URI (nginx); or X-Forwarded-Uri (Traefik, Caddy). Required"),
+        ("Auth-Token" = Option<String>, Header, description = "A JRNI token; or Auth-Key (JFW), Authorization: Bearer, or the portcullis_token cookie"),
+    ),
+    responses(
+        (status = 200, description = "Allowed; X-Auth-User, X-Auth-Tenant, X-Auth-Kind and X-Auth-Profiles name the caller"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Valid token without the right, or no original URI; X-Auth-Reason says why", body = ErrorBody),
+    ),
+    security((), ("bearer" = []))
+)]
+pub async fn forward_auth(
+    State(core): State<AppState>,
+    Extension(settings): Extension<Arc<ForwardAuthSettings>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(token) = token_of(&headers, &settings.cookie) else {
+        return ApiError::invalid_token("an access token is required").into_response();
+    };
+    let (method, uri) = original(&headers);
+    // A proxy that does not say what it forwards gets no blanket yes.
+    let Some(uri) = uri else {
+        return denied("the proxy sent no X-Original-URI or X-Forwarded-Uri");
+    };
+    let method = match checked_method(method.unwrap_or("GET")) {
+        Ok(m) => m,
+        Err(e) => return e.into_response(),
+    };
+    match core.authorize(token, &method, uri).await {
+        Ok((identity, decision)) if decision.allowed => {
+            let mut resp = StatusCode::OK.into_response();
+            identity_headers(&mut resp, &identity);
+            resp
+        }
+        Ok((identity, decision)) => {
+            let mut resp = denied(&decision.reason);
+            identity_headers(&mut resp, &identity);
+            resp
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}

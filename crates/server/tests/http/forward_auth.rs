@@ -1,0 +1,438 @@
+//! Decisions for resource servers: `/v1/authorize` and `/v1/forward-auth`, with the
+//! credentials of every API, default profiles per kind, and a real nginx in front of a small
+//! upstream using `auth_request`.
+
+use crate::support::*;
+use reqwest::Response;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+/// ACME with rights: Alice (buyer) reads orders and writes her cart; every customer reads
+/// the catalog by default; nobody may touch `/v1/orders/export`.
+fn provisioning() -> String {
+    ACME.replace(
+        r#"[[tenants.profiles]]
+name = "buyer"
+rules = [{ route = "/v1/orders/**", right = "read" }]"#,
+        r#"[tenants.default_profiles]
+customer = ["shopper"]
+
+[[tenants.profiles]]
+name = "buyer"
+rules = [
+  { route = "/v1/orders/**", right = "read" },
+  { route = "/v1/orders/export", right = "none" },
+  { route = "/v1/cart/**", right = "read-write" },
+  { route = "/v1/reviews", right = "read-write", methods = ["POST"] },
+]
+
+[[tenants.profiles]]
+name = "shopper"
+rules = [{ route = "/v1/catalog/**", right = "read" }]"#,
+    )
+}
+
+async fn decide(server: &Server, token: &str, method: &str, path: &str) -> Value {
+    let resp = server
+        .http
+        .post(server.url("/v1/authorize"))
+        .json(&json!({"token": token, "method": method, "path": path}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+async fn forward(server: &Server, headers: &[(&str, &str)]) -> Response {
+    let mut req = server.http.get(server.url("/v1/forward-auth"));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    req.send().await.unwrap()
+}
+
+async fn jrni_token(server: &Server) -> String {
+    let resp = server
+        .http
+        .post(server.url("/api/v5/login"))
+        .header("App-Id", "acme-web")
+        .json(&json!({"email": "alice@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.headers()["auth-token"].to_str().unwrap().to_owned()
+}
+
+async fn jfw_key(server: &Server) -> String {
+    let resp = server
+        .http
+        .post(server.url("/api/v1/users/auth"))
+        .header("Brand-URL", "acme.example.com")
+        .json(&json!({"username": "alice", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    body["data"]["authKey"].as_str().unwrap().to_owned()
+}
+
+async fn decisions_follow_the_profiles_for_every_credential() {
+    let server = Server::with(&provisioning()).await;
+    let jwt = server.login_alice().await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The token carries the user's and the kind's profiles; introspection shows them.
+    let claims = server.introspect(&jwt).await;
+    assert_eq!(claims["profiles"], json!(["buyer", "shopper"]));
+    for token in [
+        jwt.clone(),
+        jrni_token(&server).await,
+        jfw_key(&server).await,
+    ] {
+        let cases = [
+            ("GET", "/v1/orders/42", true),
+            ("HEAD", "/v1/orders", true),
+            ("POST", "/v1/orders/42", false),
+            ("GET", "/v1/orders/export", false),
+            ("DELETE", "/v1/cart/items/1", true),
+            ("POST", "/v1/reviews", true),
+            ("PUT", "/v1/reviews", false),
+            ("GET", "/v1/catalog/shoes?page=2", true),
+            ("GET", "/v1/admin", false),
+        ];
+        for (method, path, allowed) in cases {
+            let d = decide(&server, &token, method, path).await;
+            assert_eq!(d["allowed"], allowed, "{method} {path}: {d}");
+            assert_eq!(d["active"], true);
+            assert_eq!(d["tenant"], "acme");
+            assert_eq!(d["kind"], "customer");
+            assert_eq!(d["profiles"], json!(["buyer", "shopper"]));
+        }
+    }
+    let d = decide(&server, &jwt, "POST", "/v1/orders/42").await;
+    assert_eq!(d["right"], "read");
+    assert_eq!(d["profile"], "buyer");
+    assert_eq!(d["rule"], "/v1/orders/**");
+    assert_eq!(
+        d["reason"],
+        "buyer grants only read on /v1/orders/**, not POST"
+    );
+    let d = decide(&server, &jwt, "GET", "/v1/admin").await;
+    assert_eq!(d["right"], "none");
+    assert!(d["reason"].as_str().unwrap().contains("no rule"), "{d}");
+
+    // An operator without profiles: denied everywhere.
+    let oscar = server
+        .post_form(
+            "/oauth2/token",
+            &[
+                ("grant_type", "password"),
+                ("username", "oscar@example.com"),
+                ("password", PASSWORD),
+                ("kind", "operator"),
+            ],
+        )
+        .await;
+    let oscar: Value = oscar.json().await.unwrap();
+    let d = decide(
+        &server,
+        oscar["access_token"].as_str().unwrap(),
+        "GET",
+        "/v1/catalog/x",
+    )
+    .await;
+    assert_eq!(d["allowed"], false);
+    assert_eq!(d["profiles"], json!([]));
+
+    // Invalid tokens are inactive, not errors; malformed requests are 400.
+    let d = decide(&server, "not-a-token", "GET", "/v1/orders").await;
+    assert_eq!(d["active"], false);
+    assert_eq!(d["allowed"], false);
+    for body in [
+        json!({"token": jwt, "method": "get it", "path": "/v1/orders"}),
+        json!({"token": jwt, "method": "GET", "path": "v1/orders"}),
+        json!({"token": jwt, "method": "GET"}),
+    ] {
+        let resp = server
+            .http
+            .post(server.url("/v1/authorize"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400, "{body}");
+    }
+}
+
+async fn forward_auth_answers_the_proxy() {
+    let server = Server::with(&provisioning()).await;
+    let jwt = server.login_alice().await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bearer = format!("Bearer {jwt}");
+    let ok = forward(
+        &server,
+        &[
+            ("Authorization", &bearer),
+            ("X-Original-Method", "GET"),
+            ("X-Original-URI", "/v1/orders/7?x=1"),
+        ],
+    )
+    .await;
+    assert_eq!(ok.status(), 200);
+    let h = ok.headers();
+    assert_eq!(h["x-auth-tenant"], "acme");
+    assert_eq!(h["x-auth-kind"], "customer");
+    assert_eq!(h["x-auth-profiles"], "buyer,shopper");
+    assert_eq!(h["x-auth-user"].to_str().unwrap().len(), 36);
+
+    // Traefik and Caddy spell the original request X-Forwarded-*.
+    let resp = forward(
+        &server,
+        &[
+            ("Authorization", &bearer),
+            ("X-Forwarded-Method", "POST"),
+            ("X-Forwarded-Uri", "/v1/orders/7"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 403);
+    assert_eq!(
+        resp.headers()["x-auth-reason"],
+        "buyer grants only read on /v1/orders/**, not POST"
+    );
+    // The other credentials: JRNI's header, JFW's header, the cookie.
+    let jrni = jrni_token(&server).await;
+    let jfw = jfw_key(&server).await;
+    let cookie = format!("theme=dark; portcullis_token={jwt}");
+    for (name, value) in [
+        ("Auth-Token", jrni.as_str()),
+        ("Auth-Key", jfw.as_str()),
+        ("Cookie", cookie.as_str()),
+    ] {
+        let resp = forward(&server, &[(name, value), ("X-Original-URI", "/v1/cart")]).await;
+        assert_eq!(resp.status(), 200, "{name}");
+        assert_eq!(resp.headers()["x-auth-profiles"], "buyer,shopper");
+    }
+    // 401 without a valid token; 403 when the proxy does not say what it forwards.
+    let resp = forward(&server, &[("X-Original-URI", "/v1/orders")]).await;
+    assert_eq!(resp.status(), 401);
+    assert!(resp.headers().contains_key("www-authenticate"));
+    let resp = forward(
+        &server,
+        &[
+            ("Authorization", "Bearer a.b.c"),
+            ("X-Original-URI", "/v1/orders"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 401);
+    let resp = forward(&server, &[("Authorization", &bearer)]).await;
+    assert_eq!(resp.status(), 403);
+    let resp = forward(
+        &server,
+        &[
+            ("Authorization", &bearer),
+            ("X-Original-URI", "/v1/orders/../admin"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 403);
+
+    // Logged out: refused on the next request.
+    let resp = server
+        .http
+        .post(server.url("/v1/logout"))
+        .bearer_auth(&jwt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let resp = forward(
+        &server,
+        &[("Authorization", &bearer), ("X-Original-URI", "/v1/orders")],
+    )
+    .await;
+    assert_eq!(resp.status(), 401);
+}
+
+async fn default_profiles_must_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.toml");
+    let bad = provisioning().replace(r#"customer = ["shopper"]"#, r#"customer = ["ghost"]"#);
+    std::fs::write(&file, bad).unwrap();
+    let out = cli_in(dir.path(), &["import", file.to_str().unwrap()]).await;
+    assert!(!out.ok);
+    assert!(
+        out.stderr.contains("tenants[0].default_profiles.customer") && out.stderr.contains("ghost"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A tiny upstream that answers with the identity headers nginx passed it.
+async fn upstream() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().fallback(|headers: axum::http::HeaderMap| async move {
+        let get = |n: &str| {
+            headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        axum::Json(json!({
+            "user": get("x-auth-user"), "tenant": get("x-auth-tenant"),
+            "kind": get("x-auth-kind"), "profiles": get("x-auth-profiles"),
+        }))
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr.to_string()
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// The nginx configuration of docs/forward-auth.md, with this test's addresses.
+fn nginx_conf(dir: &Path, listen: u16, portcullis: &str, upstream: &str) -> String {
+    let d = dir.display();
+    format!(
+        r#"worker_processes 1;
+error_log {d}/error.log warn;
+pid {d}/nginx.pid;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/body;
+  proxy_temp_path {d}/proxy;
+  fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi;
+  scgi_temp_path {d}/scgi;
+  server {{
+    listen 127.0.0.1:{listen};
+    location / {{
+      auth_request /_portcullis;
+      auth_request_set $auth_user $upstream_http_x_auth_user;
+      auth_request_set $auth_tenant $upstream_http_x_auth_tenant;
+      auth_request_set $auth_kind $upstream_http_x_auth_kind;
+      auth_request_set $auth_profiles $upstream_http_x_auth_profiles;
+      proxy_set_header X-Auth-User $auth_user;
+      proxy_set_header X-Auth-Tenant $auth_tenant;
+      proxy_set_header X-Auth-Kind $auth_kind;
+      proxy_set_header X-Auth-Profiles $auth_profiles;
+      proxy_pass http://{upstream};
+    }}
+    location = /_portcullis {{
+      internal;
+      proxy_pass http://{portcullis}/v1/forward-auth;
+      proxy_method GET;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Original-Method $request_method;
+      proxy_set_header X-Original-URI $request_uri;
+    }}
+  }}
+}}
+"#
+    )
+}
+
+async fn nginx_auth_request_guards_an_upstream() {
+    let server = Server::with(&provisioning()).await;
+    let upstream = upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    // nginx's workers run as another user when the tests run as root.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let port = free_port();
+    let portcullis = server.base.trim_start_matches("http://").to_owned();
+    let conf = dir.path().join("nginx.conf");
+    std::fs::write(&conf, nginx_conf(dir.path(), port, &portcullis, &upstream)).unwrap();
+    let mut nginx = tokio::process::Command::new("nginx")
+        .args([
+            "-p",
+            dir.path().to_str().unwrap(),
+            "-c",
+            conf.to_str().unwrap(),
+        ])
+        .args(["-g", "daemon off;"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("nginx is installed (Debian package nginx; .ci/run installs it)");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    eventually("nginx listening", || async {
+        http.get(format!("{base}/")).send().await.is_ok()
+    })
+    .await;
+
+    let jwt = server.login_alice().await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A read-only profile: GET through with the identity, POST stopped at the proxy.
+    let resp = http
+        .get(format!("{base}/v1/orders/42"))
+        .bearer_auth(&jwt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let seen: Value = resp.json().await.unwrap();
+    assert_eq!(seen["tenant"], "acme");
+    assert_eq!(seen["kind"], "customer");
+    assert_eq!(seen["profiles"], "buyer,shopper");
+    assert_eq!(seen["user"].as_str().unwrap().len(), 36);
+    let resp = http
+        .post(format!("{base}/v1/orders/42"))
+        .bearer_auth(&jwt)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    // No token: 401.
+    let resp = http
+        .get(format!("{base}/v1/orders/42"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    // Revoked: refused on the next request.
+    let resp = server
+        .http
+        .post(server.url("/v1/logout"))
+        .bearer_auth(&jwt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let resp = http
+        .get(format!("{base}/v1/orders/42"))
+        .bearer_auth(&jwt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    nginx.start_kill().unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(5), nginx.wait()).await;
+}
+
+crate::on_both_stores!(
+    decisions_follow_the_profiles_for_every_credential,
+    forward_auth_answers_the_proxy,
+    default_profiles_must_exist,
+    nginx_auth_request_guards_an_upstream,
+);
