@@ -6,6 +6,7 @@
 //!
 //! May depend on: portcullis-core, axum, utoipa. Must not depend on a store.
 
+mod admin;
 mod authorize;
 mod devices;
 pub mod error;

@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations so routes and document
 //! cannot drift (a snapshot test compares it with `docs/openapi.json`).
 
-use crate::{AppState, authorize, devices, health, oauth, password, session, wellknown};
+use crate::{AppState, admin, authorize, devices, health, oauth, password, session, wellknown};
 use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -57,6 +57,9 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(devices::list_devices))
         .routes(routes!(authorize::authorize))
         .routes(routes!(authorize::forward_auth))
+        .routes(routes!(admin::list_profiles))
+        .routes(routes!(admin::save_profile))
+        .routes(routes!(admin::user_profiles, admin::set_user_profiles))
         .routes(routes!(devices::sign_out_device))
         .routes(routes!(password::forgot_password))
         .routes(routes!(password::reset_password))

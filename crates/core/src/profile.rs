@@ -61,6 +61,31 @@ pub fn validate_method(m: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// A profile name: 1 to 128 characters without spaces or control characters.
+pub fn validate_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty()
+        || name.len() > 128
+        || name.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err("must be 1-128 characters without spaces");
+    }
+    Ok(())
+}
+
+/// Checks every rule; on the first bad one, its index, the field (`route` or `methods`) and why.
+pub fn validate_rules(rules: &[RouteRule]) -> Result<(), (usize, &'static str, String)> {
+    if rules.len() > 1000 {
+        return Err((1000, "route", "at most 1000 rules a profile".into()));
+    }
+    for (k, r) in rules.iter().enumerate() {
+        validate_route(&r.route).map_err(|m| (k, "route", m.to_owned()))?;
+        for m in r.methods.iter().flatten() {
+            validate_method(m).map_err(|e| (k, "methods", format!("{m:?}: {e}")))?;
+        }
+    }
+    Ok(())
+}
+
 /// A route pattern must be an absolute path; `**` only as a whole last segment; `{name}`
 /// segments hold one path segment.
 pub fn validate_route(route: &str) -> Result<(), &'static str> {

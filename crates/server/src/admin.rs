@@ -1,11 +1,14 @@
 //! The administrative commands: import/export, users, sessions, keys. They open the store
 //! directly; a running server picks their changes up from the change feed.
 
-use crate::cli::{Format, KeyCommand, OutboxCommand, SessionCommand, UserCommand, UserRef};
+use crate::cli::{
+    Format, KeyCommand, OutboxCommand, ProfileCommand, SessionCommand, UserCommand, UserRef,
+};
 use anyhow::{Context, anyhow, bail};
 use portcullis_core::Core;
 use portcullis_core::ids::{MessageId, SessionId};
 use portcullis_core::outbox::{OutboxFilter, OutboxStatus};
+use portcullis_core::profile::{Right, RouteRule};
 use portcullis_core::provisioning::ProvisioningDoc;
 use portcullis_core::service::NewUser;
 use portcullis_core::session::SessionFilter;
@@ -118,6 +121,22 @@ pub async fn user(core: &Core, cmd: UserCommand) -> anyhow::Result<()> {
             core.set_user_status(&found, UserStatus::Disabled, "cli")
                 .await?;
             println!("{} disabled; sessions ended", found.id);
+        }
+        UserCommand::Profiles { user, set } => {
+            let found = find(core, &user).await?;
+            let profiles = match set {
+                Some(list) => {
+                    let names: Vec<String> = list
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|n| !n.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                    core.set_user_profiles(&found, &names, "cli").await?
+                }
+                None => core.profiles_of(&found).await?,
+            };
+            println!("{}", profiles.join(","));
         }
         UserCommand::Unlock { user, ip } => {
             let tenant = core.tenant_by_slug(&user.tenant)?;
@@ -256,6 +275,73 @@ pub async fn key(core: &Core, cmd: KeyCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+pub async fn profile(core: &Core, cmd: ProfileCommand) -> anyhow::Result<()> {
+    match cmd {
+        ProfileCommand::List { tenant } => {
+            let tenant = core.tenant_by_slug(&tenant)?;
+            for p in core.profiles(&tenant).await? {
+                println!("{}", p.name);
+                for r in &p.rules {
+                    let methods = r.methods.as_ref().map(|m| format!("{} ", m.join(",")));
+                    println!(
+                        "  {}{}={}",
+                        methods.unwrap_or_default(),
+                        r.route,
+                        r.right.as_str()
+                    );
+                }
+            }
+        }
+        ProfileCommand::Set {
+            tenant,
+            name,
+            rules,
+        } => {
+            let tenant = core.tenant_by_slug(&tenant)?;
+            let rules = rules
+                .iter()
+                .map(|r| parse_rule(r))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let saved = core.save_profile(&tenant, &name, rules, "cli").await?;
+            println!(
+                "profile {} saved with {} rules",
+                saved.name,
+                saved.rules.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `[METHODS ]ROUTE=RIGHT`, e.g. `POST,PUT /v1/cart/**=read-write`.
+fn parse_rule(s: &str) -> anyhow::Result<RouteRule> {
+    let (lhs, right) = s
+        .rsplit_once('=')
+        .ok_or_else(|| anyhow!("rule {s:?}: expected [METHODS ]ROUTE=RIGHT"))?;
+    let right = match right.trim() {
+        "none" => Right::None,
+        "read" => Right::Read,
+        "read-write" => Right::ReadWrite,
+        other => bail!("rule {s:?}: right {other:?} is not none, read or read-write"),
+    };
+    let (methods, route) = match lhs.trim().split_once(' ') {
+        Some((m, route)) => (
+            Some(
+                m.split(',')
+                    .map(|x| x.trim().to_ascii_uppercase())
+                    .collect(),
+            ),
+            route.trim(),
+        ),
+        None => (None, lhs.trim()),
+    };
+    Ok(RouteRule {
+        route: route.to_owned(),
+        right,
+        methods,
+    })
 }
 
 pub async fn outbox(core: &Core, cmd: OutboxCommand) -> anyhow::Result<()> {

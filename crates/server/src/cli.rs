@@ -52,6 +52,9 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// See and change profiles (per-route rights).
+    #[command(subcommand)]
+    Profile(ProfileCommand),
     /// See and act on queued e-mails.
     #[command(subcommand)]
     Outbox(OutboxCommand),
@@ -122,6 +125,14 @@ pub enum UserCommand {
         #[command(flatten)]
         user: UserRef,
     },
+    /// Show a user's profiles (own and their kind's defaults); with --set, replace their own.
+    Profiles {
+        #[command(flatten)]
+        user: UserRef,
+        /// Comma-separated profile names; an empty value removes them all.
+        #[arg(long, value_name = "NAMES")]
+        set: Option<String>,
+    },
     /// End a login lockout (too many attempts) before its window ends.
     Unlock {
         #[command(flatten)]
@@ -174,6 +185,26 @@ pub enum KeyCommand {
     Rotate {
         #[arg(long)]
         tenant: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProfileCommand {
+    /// List a tenant's profiles and their rules.
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Create or replace a profile.
+    Set {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        name: String,
+        /// A rule, `[METHODS ]ROUTE=RIGHT`: `/v1/orders/**=read`, `POST,PUT /v1/cart/**=read-write`.
+        /// Repeat for several; none makes a profile that grants nothing.
+        #[arg(long = "rule", value_name = "RULE")]
+        rules: Vec<String>,
     },
 }
 

@@ -76,6 +76,7 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::User(cmd) => admin::user(&core, cmd).await,
         Command::Session(cmd) => admin::session(&core, cmd).await,
         Command::Key(cmd) => admin::key(&core, cmd).await,
+        Command::Profile(cmd) => admin::profile(&core, cmd).await,
         Command::Outbox(cmd) => admin::outbox(&core, cmd).await,
         Command::Serve { .. } | Command::Config(_) | Command::MigrateStore { .. } => Ok(()),
     }

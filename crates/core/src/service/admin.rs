@@ -116,7 +116,11 @@ impl Core {
         Ok(user)
     }
 
-    async fn profile_ids(&self, tenant: &Tenant, names: &[String]) -> CoreResult<Vec<ProfileId>> {
+    pub(crate) async fn profile_ids(
+        &self,
+        tenant: &Tenant,
+        names: &[String],
+    ) -> CoreResult<Vec<ProfileId>> {
         if names.is_empty() {
             return Ok(Vec::new());
         }

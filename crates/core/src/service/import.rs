@@ -9,7 +9,7 @@ use crate::ids::{AppId, ProfileId, StorefrontId, TenantId, UserId};
 use crate::keys;
 use crate::password::hash_format;
 use crate::policy::PolicyContext;
-use crate::profile::{Profile, validate_method, validate_route};
+use crate::profile::{Profile, validate_name, validate_rules};
 use crate::provisioning::{
     AppDoc, ProfileDoc, ProvisionPlan, ProvisioningDoc, StoreDoc, TenantDoc, UserDoc,
 };
@@ -462,23 +462,12 @@ impl Core {
         for (j, p) in t.profiles.iter().enumerate() {
             let pp = format!("{path}.profiles[{j}]");
             let ProfileDoc { name, rules } = p;
-            if !valid_code(name) {
-                return Err(bad(
-                    format!("{pp}.name"),
-                    "must be 1-128 characters without spaces",
-                ));
-            }
+            validate_name(name).map_err(|m| bad(format!("{pp}.name"), m))?;
             if !names.insert(name.as_str()) {
                 return Err(bad(format!("{pp}.name"), format!("{name:?} appears twice")));
             }
-            for (k, r) in rules.iter().enumerate() {
-                validate_route(&r.route).map_err(|m| bad(format!("{pp}.rules[{k}].route"), m))?;
-                for m in r.methods.iter().flatten() {
-                    validate_method(m).map_err(|e| {
-                        bad(format!("{pp}.rules[{k}].methods"), format!("{m:?}: {e}"))
-                    })?;
-                }
-            }
+            validate_rules(rules)
+                .map_err(|(k, field, m)| bad(format!("{pp}.rules[{k}].{field}"), m))?;
             let old = all.iter().position(|x| &x.name == name);
             let profile = Profile {
                 id: old.map_or_else(ProfileId::new, |k| all[k].id),

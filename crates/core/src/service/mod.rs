@@ -11,6 +11,7 @@ mod import;
 mod login;
 mod opaque;
 mod password;
+mod profiles;
 mod refresh;
 mod tokens;
 

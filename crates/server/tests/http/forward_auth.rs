@@ -430,7 +430,238 @@ async fn nginx_auth_request_guards_an_upstream() {
     let _ = tokio::time::timeout(Duration::from_secs(5), nginx.wait()).await;
 }
 
+/// ACME with administrators: Oscar may change everything under `/v1/admin`, Olga only read.
+fn with_admins() -> String {
+    let base = provisioning();
+    let base = base.replace(
+        "[[tenants.profiles]]\nname = \"shopper\"",
+        r#"[[tenants.profiles]]
+name = "admin"
+rules = [{ route = "/v1/admin/**", right = "read-write" }]
+
+[[tenants.profiles]]
+name = "auditor"
+rules = [{ route = "/v1/admin/**", right = "read" }]
+
+[[tenants.profiles]]
+name = "shopper""#,
+    );
+    format!(
+        "{}\nprofiles = [\"admin\"]\n\n[[tenants.users]]\nkind = \"operator\"\nemail = \"olga@example.com\"\npassword = \"{PASSWORD}\"\nprofiles = [\"auditor\"]\n",
+        base.trim_end()
+    )
+}
+
+async fn operator_token(server: &Server, email: &str) -> String {
+    let resp = server
+        .post_form(
+            "/oauth2/token",
+            &[
+                ("grant_type", "password"),
+                ("username", email),
+                ("password", PASSWORD),
+                ("kind", "operator"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn the_admin_api_is_guarded_by_profiles() {
+    let server = Server::with(&with_admins()).await;
+    let oscar = operator_token(&server, "oscar@example.com").await;
+    let olga = operator_token(&server, "olga@example.com").await;
+    let alice_login = server.login_alice().await;
+    let alice = alice_login["access_token"].as_str().unwrap().to_owned();
+    let alice_id = server.introspect(&alice).await["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let get = |token: Option<String>, path: &str| {
+        let mut req = server.http.get(server.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    let put = |token: &str, path: &str, body: Value| {
+        server
+            .http
+            .put(server.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    // Who may: no token 401; a customer 403, even one with rights elsewhere; operators with
+    // the admin route in their profiles.
+    assert_eq!(get(None, "/v1/admin/profiles").await.unwrap().status(), 401);
+    assert_eq!(
+        get(Some(alice.clone()), "/v1/admin/profiles")
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let resp = get(Some(olga.clone()), "/v1/admin/profiles").await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let list: Value = resp.json().await.unwrap();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["admin", "auditor", "buyer", "shopper"]);
+    let rule = json!({"rules": [{"route": "/v1/reviews/**", "right": "read-write"},
+                                {"route": "/v1/reviews/{id}", "right": "none", "methods": ["DELETE"]}]});
+    let resp = put(&olga, "/v1/admin/profiles/reviewer", rule.clone())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403, "read-only auditor");
+    let resp = put(&oscar, "/v1/admin/profiles/reviewer", rule)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let saved: Value = resp.json().await.unwrap();
+    assert_eq!(saved["rules"][1]["methods"], json!(["DELETE"]));
+
+    // Bad rules are refused whole, naming the rule; nothing changes.
+    for (body, field) in [
+        (
+            json!({"rules": [{"route": "/ok", "right": "read"}, {"route": "no-slash", "right": "read"}]}),
+            "rules[1].route",
+        ),
+        (
+            json!({"rules": [{"route": "/ok", "right": "write"}]}),
+            "rules[0].right",
+        ),
+        (
+            json!({"rules": [{"route": "/ok", "right": "read", "methods": ["get"]}]}),
+            "rules[0].methods",
+        ),
+    ] {
+        let resp = put(&oscar, "/v1/admin/profiles/broken", body)
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400);
+        let err: Value = resp.json().await.unwrap();
+        assert_eq!(err["errors"][0]["field"], field, "{err}");
+    }
+    let list: Value = get(Some(oscar.clone()), "/v1/admin/profiles")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        5,
+        "reviewer added, broken not"
+    );
+
+    // Give Alice the reviewer profile: decisions change at once, for her opaque tokens too.
+    let jrni = jrni_token(&server).await;
+    assert_eq!(
+        decide(&server, &jrni, "POST", "/v1/reviews/9").await["allowed"],
+        false
+    );
+    let path = format!("/v1/admin/users/{alice_id}/profiles");
+    let resp = put(&oscar, &path, json!({"profiles": ["reviewer", "ghost"]}))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400, "unknown profile");
+    let resp = put(&oscar, &path, json!({"profiles": ["reviewer"]}))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let now: Value = resp.json().await.unwrap();
+    assert_eq!(
+        now["profiles"],
+        json!(["reviewer", "shopper"]),
+        "own and the kind's default"
+    );
+    assert_eq!(
+        decide(&server, &jrni, "POST", "/v1/reviews/9").await["allowed"],
+        true
+    );
+    assert_eq!(
+        decide(&server, &jrni, "DELETE", "/v1/reviews/9").await["allowed"],
+        false
+    );
+    assert_eq!(
+        decide(&server, &jrni, "GET", "/v1/orders/1").await["allowed"],
+        false,
+        "buyer gone"
+    );
+    let resp = get(Some(olga.clone()), &path).await.unwrap();
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["profiles"],
+        json!(["reviewer", "shopper"])
+    );
+    let resp = get(
+        Some(oscar.clone()),
+        "/v1/admin/users/0190a0a0-0000-7000-8000-000000000000/profiles",
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 404);
+
+    // The command line does the same.
+    let out = server
+        .cli(&[
+            "profile",
+            "set",
+            "--tenant",
+            "acme",
+            "--name",
+            "packer",
+            "--rule",
+            "/v1/parcels/**=read",
+            "--rule",
+            "POST,PUT /v1/parcels/{id}/label=read-write",
+        ])
+        .await;
+    assert!(out.ok, "{}", out.stderr);
+    let out = server.cli(&["profile", "list", "--tenant", "acme"]).await;
+    assert!(
+        out.stdout.contains(
+            "packer\n  /v1/parcels/**=read\n  POST,PUT /v1/parcels/{id}/label=read-write"
+        ),
+        "{}",
+        out.stdout
+    );
+    let out = server
+        .cli(&[
+            "user",
+            "profiles",
+            "--tenant",
+            "acme",
+            "--login",
+            "alice",
+            "--set",
+            "buyer,packer",
+        ])
+        .await;
+    assert!(out.ok, "{}", out.stderr);
+    assert_eq!(out.stdout.trim(), "buyer,packer,shopper");
+    let out = server
+        .cli(&[
+            "profile", "set", "--tenant", "acme", "--name", "bad", "--rule", "/x=maybe",
+        ])
+        .await;
+    assert!(!out.ok);
+    assert!(out.stderr.contains("maybe"), "{}", out.stderr);
+    // The CLI wrote to the store; the server sees it through the change feed.
+    eventually("the server applies the CLI's change", || async {
+        decide(&server, &jrni, "PUT", "/v1/parcels/3/label").await["allowed"] == true
+    })
+    .await;
+}
+
 crate::on_both_stores!(
+    the_admin_api_is_guarded_by_profiles,
     decisions_follow_the_profiles_for_every_credential,
     forward_auth_answers_the_proxy,
     default_profiles_must_exist,

@@ -1,0 +1,210 @@
+//! The admin API: a tenant's profiles and who has them. Guarded by the rights engine itself:
+//! the caller is an operator of the tenant whose profiles allow the admin route, e.g. a
+//! profile with `{ route = "/v1/admin/**", right = "read-write" }`.
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Bearer, Json};
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::Method;
+use portcullis_core::CoreError;
+use portcullis_core::ids::UserId;
+use portcullis_core::profile::{Profile, Right, RouteRule};
+use portcullis_core::service::Identity;
+use portcullis_core::user::User;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// One rule: a route pattern, the right it gives, and optionally the methods it is for.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleBody {
+    /// A path template: `/v1/orders/{id}`, `/v1/catalog/**`.
+    #[schema(example = "/v1/orders/**")]
+    route: String,
+    /// `none`, `read` (GET and HEAD) or `read-write` (every method).
+    #[schema(example = "read")]
+    right: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    methods: Option<Vec<String>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProfileBody {
+    name: String,
+    rules: Vec<RuleBody>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SaveProfile {
+    rules: Vec<RuleBody>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserProfiles {
+    /// Profile names. In answers: the user's own and their kind's defaults.
+    profiles: Vec<String>,
+}
+
+fn profile_body(p: Profile) -> ProfileBody {
+    ProfileBody {
+        name: p.name,
+        rules: p
+            .rules
+            .into_iter()
+            .map(|r| RuleBody {
+                route: r.route,
+                right: r.right.as_str().to_owned(),
+                methods: r.methods,
+            })
+            .collect(),
+    }
+}
+
+fn rule(k: usize, r: RuleBody) -> Result<RouteRule, ApiError> {
+    let right = match r.right.as_str() {
+        "none" => Right::None,
+        "read" => Right::Read,
+        "read-write" => Right::ReadWrite,
+        _ => {
+            return Err(ApiError::field(
+                &format!("rules[{k}].right"),
+                "invalid_rule",
+                "right must be none, read or read-write",
+            ));
+        }
+    };
+    Ok(RouteRule {
+        route: r.route,
+        right,
+        methods: r.methods,
+    })
+}
+
+async fn caller(
+    core: &AppState,
+    token: &str,
+    method: &Method,
+    uri: &OriginalUri,
+) -> Result<Identity, ApiError> {
+    Ok(core
+        .admin_caller(token, method.as_str(), uri.path())
+        .await?)
+}
+
+/// A user of the caller's tenant; another tenant's is not found.
+async fn user_of(core: &AppState, caller: &Identity, id: &str) -> Result<User, ApiError> {
+    let id = UserId::parse(id).ok_or(CoreError::NotFound("user"))?;
+    let user = core.user(id).await?;
+    if user.tenant_id != caller.tenant_id {
+        return Err(CoreError::NotFound("user").into());
+    }
+    Ok(user)
+}
+
+/// The caller's tenant's profiles.
+#[utoipa::path(get, path = "/v1/admin/profiles", tag = "admin",
+    responses(
+        (status = 200, description = "The profiles, by name", body = Vec<ProfileBody>),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 403, description = "Not an operator allowed this route", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_profiles(
+    State(core): State<AppState>,
+    method: Method,
+    uri: OriginalUri,
+    Bearer(token): Bearer,
+) -> Result<axum::Json<Vec<ProfileBody>>, ApiError> {
+    let me = caller(&core, &token, &method, &uri).await?;
+    let tenant = core.tenant_by_slug(&me.tenant)?;
+    let all = core.profiles(&tenant).await?;
+    Ok(axum::Json(all.into_iter().map(profile_body).collect()))
+}
+
+/// Create or replace a profile of the caller's tenant.
+#[utoipa::path(put, path = "/v1/admin/profiles/{name}", tag = "admin",
+    params(("name" = String, Path, description = "The profile's name")),
+    request_body = SaveProfile,
+    responses(
+        (status = 200, description = "The profile as saved", body = ProfileBody),
+        (status = 400, description = "A bad name, route, right or method", body = ErrorBody),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 403, description = "Not an operator allowed this route", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn save_profile(
+    State(core): State<AppState>,
+    method: Method,
+    uri: OriginalUri,
+    Bearer(token): Bearer,
+    Path(name): Path<String>,
+    Json(body): Json<SaveProfile>,
+) -> Result<axum::Json<ProfileBody>, ApiError> {
+    let me = caller(&core, &token, &method, &uri).await?;
+    let tenant = core.tenant_by_slug(&me.tenant)?;
+    let rules = body
+        .rules
+        .into_iter()
+        .enumerate()
+        .map(|(k, r)| rule(k, r))
+        .collect::<Result<Vec<_>, _>>()?;
+    let saved = core
+        .save_profile(&tenant, &name, rules, &format!("operator {}", me.subject))
+        .await?;
+    Ok(axum::Json(profile_body(saved)))
+}
+
+/// A user's profiles: their own and their kind's defaults.
+#[utoipa::path(get, path = "/v1/admin/users/{id}/profiles", tag = "admin",
+    params(("id" = String, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user's profiles", body = UserProfiles),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 403, description = "Not an operator allowed this route", body = ErrorBody),
+        (status = 404, description = "No such user in the caller's tenant", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn user_profiles(
+    State(core): State<AppState>,
+    method: Method,
+    uri: OriginalUri,
+    Bearer(token): Bearer,
+    Path(id): Path<String>,
+) -> Result<axum::Json<UserProfiles>, ApiError> {
+    let me = caller(&core, &token, &method, &uri).await?;
+    let user = user_of(&core, &me, &id).await?;
+    Ok(axum::Json(UserProfiles {
+        profiles: core.profiles_of(&user).await?,
+    }))
+}
+
+/// Replace the profiles given to a user directly.
+#[utoipa::path(put, path = "/v1/admin/users/{id}/profiles", tag = "admin",
+    params(("id" = String, Path, description = "The user's id")),
+    request_body = UserProfiles,
+    responses(
+        (status = 200, description = "The user's profiles now (own and defaults)", body = UserProfiles),
+        (status = 400, description = "An unknown profile name", body = ErrorBody),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 403, description = "Not an operator allowed this route", body = ErrorBody),
+        (status = 404, description = "No such user in the caller's tenant", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn set_user_profiles(
+    State(core): State<AppState>,
+    method: Method,
+    uri: OriginalUri,
+    Bearer(token): Bearer,
+    Path(id): Path<String>,
+    Json(body): Json<UserProfiles>,
+) -> Result<axum::Json<UserProfiles>, ApiError> {
+    let me = caller(&core, &token, &method, &uri).await?;
+    let user = user_of(&core, &me, &id).await?;
+    let profiles = core
+        .set_user_profiles(&user, &body.profiles, &format!("operator {}", me.subject))
+        .await?;
+    Ok(axum::Json(UserProfiles { profiles }))
+}
