@@ -15,17 +15,30 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
 
+/// Which headers name the original request. Only the family the proxy sets itself may be
+/// read: a client can send the other one, and most proxies pass it on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OriginalHeaders {
+    /// `X-Original-Method` and `X-Original-URI` (nginx `auth_request`).
+    Original,
+    /// `X-Forwarded-Method` and `X-Forwarded-Uri` (Traefik `forwardAuth`, Caddy
+    /// `forward_auth`).
+    Forwarded,
+}
+
 /// Settings of forward-auth.
 #[derive(Clone, Debug)]
 pub struct ForwardAuthSettings {
-    /// The cookie that may carry the access token.
+    /// The cookie that may carry the access token; empty: none is read.
     pub cookie: String,
+    pub headers: OriginalHeaders,
 }
 
 impl Default for ForwardAuthSettings {
     fn default() -> Self {
         Self {
             cookie: "portcullis_token".to_owned(),
+            headers: OriginalHeaders::Original,
         }
     }
 }
@@ -148,6 +161,9 @@ fn token_of<'a>(headers: &'a HeaderMap, cookie: &str) -> Option<&'a str> {
     header(headers, "auth-token")
         .or_else(|| header(headers, "auth-key"))
         .or_else(|| {
+            if cookie.is_empty() {
+                return None;
+            }
             headers
                 .get_all(header::COOKIE)
                 .iter()
@@ -160,12 +176,13 @@ fn token_of<'a>(headers: &'a HeaderMap, cookie: &str) -> Option<&'a str> {
         })
 }
 
-/// The original request, as the proxy reports it.
-fn original(headers: &HeaderMap) -> (Option<&str>, Option<&str>) {
-    let method =
-        header(headers, "x-original-method").or_else(|| header(headers, "x-forwarded-method"));
-    let uri = header(headers, "x-original-uri").or_else(|| header(headers, "x-forwarded-uri"));
-    (method, uri)
+/// The original request, as the proxy reports it in the configured family of headers.
+fn original(headers: &HeaderMap, family: OriginalHeaders) -> (Option<&str>, Option<&str>) {
+    let (method, uri) = match family {
+        OriginalHeaders::Original => ("x-original-method", "x-original-uri"),
+        OriginalHeaders::Forwarded => ("x-forwarded-method", "x-forwarded-uri"),
+    };
+    (header(headers, method), header(headers, uri))
 }
 
 fn identity_headers(resp: &mut Response, id: &Identity) {
@@ -196,8 +213,8 @@ fn denied(reason: &str) -> Response {
     path = "/v1/forward-auth",
     tag = "authorization",
     params(
-        ("X-Original-Method" = Option<String>, Header, description = "The original method (nginx); or X-Forwarded-Method (Traefik, Caddy). Default GET"),
-        ("X-Original-URI" = Option<String>, Header, description = "The original URI (nginx); or X-Forwarded-Uri (Traefik, Caddy). Required"),
+        ("X-Original-Method" = Option<String>, Header, description = "The original method (nginx; default GET). With `[http] forward_auth_headers = \"forwarded\"`: X-Forwarded-Method (Traefik, Caddy) instead"),
+        ("X-Original-URI" = Option<String>, Header, description = "The original URI (nginx), required. With `[http] forward_auth_headers = \"forwarded\"`: X-Forwarded-Uri (Traefik, Caddy) instead"),
         ("Auth-Token" = Option<String>, Header, description = "A JRNI token; or Auth-Key (JFW), Authorization: Bearer, or the portcullis_token cookie"),
     ),
     responses(
@@ -215,10 +232,13 @@ pub async fn forward_auth(
     let Some(token) = token_of(&headers, &settings.cookie) else {
         return ApiError::invalid_token("an access token is required").into_response();
     };
-    let (method, uri) = original(&headers);
+    let (method, uri) = original(&headers, settings.headers);
     // A proxy that does not say what it forwards gets no blanket yes.
     let Some(uri) = uri else {
-        return denied("the proxy sent no X-Original-URI or X-Forwarded-Uri");
+        return denied(match settings.headers {
+            OriginalHeaders::Original => "the proxy sent no X-Original-URI",
+            OriginalHeaders::Forwarded => "the proxy sent no X-Forwarded-Uri",
+        });
     };
     let method = match checked_method(method.unwrap_or("GET")) {
         Ok(m) => m,

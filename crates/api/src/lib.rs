@@ -45,7 +45,7 @@ impl Default for ApiSettings {
 /// The shared state of every handler.
 pub type AppState = Arc<Core>;
 
-pub use authorize::ForwardAuthSettings;
+pub use authorize::{ForwardAuthSettings, OriginalHeaders};
 
 /// The native API's routes, with the body limit applied and `/openapi.json` served.
 pub fn router(core: Arc<Core>, settings: &ApiSettings) -> Router {

@@ -50,7 +50,7 @@ impl Directory {
             self.rules
                 .entry(p.tenant_id)
                 .or_default()
-                .insert(p.name.clone(), Arc::new(RuleSet::compile(&p)));
+                .insert(p.name.clone(), Arc::new(RuleSet::new(&p.name, &p.rules)));
         }
         self
     }

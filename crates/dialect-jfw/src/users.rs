@@ -155,7 +155,6 @@ pub struct RefreshRequest {
         (status = 200, description = "New keys", body = Envelope<AuthData>),
         (status = 400, description = "Missing refreshAuthKey", body = ErrorEnvelope),
         (status = 401, description = "Unknown, expired, revoked or reused refresh key", body = ErrorEnvelope),
-        (status = 429, description = "Too many requests", body = ErrorEnvelope),
     ))]
 pub async fn refresh(
     State(state): S,

@@ -124,8 +124,18 @@ pub struct HttpConfig {
     /// How long shutdown waits for requests in flight.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
-    /// The cookie forward-auth reads an access token from (beside the headers).
+    /// The cookie forward-auth reads an access token from (beside the headers); empty: none.
     pub forward_auth_cookie: String,
+    /// Which headers name the original request to forward-auth: `original`
+    /// (X-Original-Method/URI, nginx) or `forwarded` (X-Forwarded-Method/Uri, Traefik, Caddy).
+    pub forward_auth_headers: ForwardAuthHeaders,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForwardAuthHeaders {
+    Original,
+    Forwarded,
 }
 
 impl Default for HttpConfig {
@@ -135,6 +145,7 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
             forward_auth_cookie: "portcullis_token".to_owned(),
+            forward_auth_headers: ForwardAuthHeaders::Original,
         }
     }
 }

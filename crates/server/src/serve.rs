@@ -109,6 +109,14 @@ fn app_router(core: Arc<Core>, settings: &Settings) -> anyhow::Result<axum::Rout
         body_limit: settings.http.body_limit,
         forward_auth: portcullis_api::ForwardAuthSettings {
             cookie: settings.http.forward_auth_cookie.clone(),
+            headers: match settings.http.forward_auth_headers {
+                crate::config::ForwardAuthHeaders::Original => {
+                    portcullis_api::OriginalHeaders::Original
+                }
+                crate::config::ForwardAuthHeaders::Forwarded => {
+                    portcullis_api::OriginalHeaders::Forwarded
+                }
+            },
         },
     };
     let mut app = portcullis_api::router(core.clone(), &api);

@@ -91,6 +91,11 @@ impl Core {
             self.store.apply_provisioning(&plan).await?;
             self.reload_directory().await?;
             self.reload_keys().await?;
+            // A user the file disables or locks is signed out everywhere, as by the CLI.
+            for user in plan.users.iter().filter(|u| u.status != UserStatus::Active) {
+                self.end_user_sessions(user, "status_changed_by_import")
+                    .await?;
+            }
         }
         Ok(report)
     }

@@ -200,7 +200,15 @@ impl Core {
             let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
             let revoked =
                 s.session.revoked_at.is_some() || self.validator.is_revoked(&s.session.id);
-            if revoked || now >= s.record.expires_at() || now >= s.session.absolute_expires_at {
+            // A disabled app or tenant ends its tokens, as it does its JWTs.
+            let dir = self.directory();
+            let enabled = dir.app(s.session.app_id).is_some_and(|a| a.enabled)
+                && dir.tenant(s.session.tenant_id).is_some_and(|t| t.enabled);
+            if revoked
+                || !enabled
+                || now >= s.record.expires_at()
+                || now >= s.session.absolute_expires_at
+            {
                 drop(s);
                 self.opaque.invalidate(&hash);
                 return Err(invalid());

@@ -193,13 +193,15 @@ async fn forward_auth_answers_the_proxy() {
     assert_eq!(h["x-auth-profiles"], "buyer,shopper");
     assert_eq!(h["x-auth-user"].to_str().unwrap().len(), 36);
 
-    // Traefik and Caddy spell the original request X-Forwarded-*.
+    // nginx's headers only, by default: a client's X-Forwarded-* cannot steer the decision.
     let resp = forward(
         &server,
         &[
             ("Authorization", &bearer),
-            ("X-Forwarded-Method", "POST"),
-            ("X-Forwarded-Uri", "/v1/orders/7"),
+            ("X-Original-Method", "POST"),
+            ("X-Original-URI", "/v1/orders/7"),
+            ("X-Forwarded-Method", "GET"),
+            ("X-Forwarded-Uri", "/v1/catalog/shoes"),
         ],
     )
     .await;
@@ -208,6 +210,19 @@ async fn forward_auth_answers_the_proxy() {
         resp.headers()["x-auth-reason"],
         "buyer grants only read on /v1/orders/**, not POST"
     );
+    // Encoded dot segments and slashes are refused, whatever the rules.
+    for uri in [
+        "/v1/cart/%2e%2e/admin",
+        "/v1/cart/..%2Fadmin",
+        "/v1/cart/%2E%2E",
+    ] {
+        let resp = forward(
+            &server,
+            &[("Authorization", &bearer), ("X-Original-URI", uri)],
+        )
+        .await;
+        assert_eq!(resp.status(), 403, "{uri}");
+    }
     // The other credentials: JRNI's header, JFW's header, the cookie.
     let jrni = jrni_token(&server).await;
     let jfw = jfw_key(&server).await;
@@ -261,6 +276,121 @@ async fn forward_auth_answers_the_proxy() {
     )
     .await;
     assert_eq!(resp.status(), 401);
+}
+
+async fn traefik_and_caddy_send_x_forwarded_headers() {
+    let setup = Setup {
+        env: vec![("PORTCULLIS_HTTP__FORWARD_AUTH_HEADERS", "forwarded".into())],
+        ..Default::default()
+    };
+    let server = Server::with_setup(&provisioning(), setup).await;
+    let jwt = server.login_alice().await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bearer = format!("Bearer {jwt}");
+    let resp = forward(
+        &server,
+        &[
+            ("Authorization", &bearer),
+            ("X-Forwarded-Method", "GET"),
+            ("X-Forwarded-Uri", "/v1/orders/7"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    // Now the X-Original-* headers are the client's, and ignored.
+    let resp = forward(
+        &server,
+        &[
+            ("Authorization", &bearer),
+            ("X-Forwarded-Method", "POST"),
+            ("X-Forwarded-Uri", "/v1/orders/7"),
+            ("X-Original-Method", "GET"),
+            ("X-Original-URI", "/v1/orders/7"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 403);
+    let resp = forward(
+        &server,
+        &[
+            ("Authorization", &bearer),
+            ("X-Original-URI", "/v1/orders/7"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 403);
+    assert_eq!(
+        resp.headers()["x-auth-reason"],
+        "the proxy sent no X-Forwarded-Uri"
+    );
+}
+
+async fn disabled_apps_and_users_lose_every_token() {
+    let server = Server::with(&provisioning()).await;
+    let jrni = jrni_token(&server).await;
+    let jfw = jfw_key(&server).await;
+    let jwt = server.login_alice().await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for t in [&jrni, &jfw, &jwt] {
+        assert_eq!(
+            decide(&server, t, "GET", "/v1/orders/1").await["allowed"],
+            true
+        );
+    }
+    // The file disables Alice: she is signed out everywhere, whatever the credential.
+    let file = server.dir.path().join("disable.toml");
+    std::fs::write(
+        &file,
+        provisioning().replace(
+            "username = \"alice\"",
+            "username = \"alice\"\nstatus = \"disabled\"",
+        ),
+    )
+    .unwrap();
+    let out = server.cli(&["import", file.to_str().unwrap()]).await;
+    assert!(out.ok, "{}", out.stderr);
+    for t in [&jrni, &jfw, &jwt] {
+        eventually("the disabled user's token refused", || async {
+            decide(&server, t, "GET", "/v1/orders/1").await["active"] == false
+        })
+        .await;
+    }
+}
+
+async fn opaque_tokens_end_with_their_app() {
+    let server = Server::with(&provisioning()).await;
+    let jrni = jrni_token(&server).await;
+    let jfw = jfw_key(&server).await;
+    let file = server.dir.path().join("app-off.toml");
+    std::fs::write(
+        &file,
+        provisioning().replace(
+            "client_id = \"acme-web\"",
+            "client_id = \"acme-web\"\nenabled = false",
+        ),
+    )
+    .unwrap();
+    let out = server.cli(&["import", file.to_str().unwrap()]).await;
+    assert!(out.ok, "{}", out.stderr);
+    for t in [&jrni, &jfw] {
+        eventually("the disabled app's token refused", || async {
+            forward(
+                &server,
+                &[
+                    ("Auth-Token", t.as_str()),
+                    ("X-Original-URI", "/v1/orders/1"),
+                ],
+            )
+            .await
+            .status()
+                == 401
+        })
+        .await;
+    }
 }
 
 async fn default_profiles_must_exist() {
@@ -664,6 +794,9 @@ crate::on_both_stores!(
     the_admin_api_is_guarded_by_profiles,
     decisions_follow_the_profiles_for_every_credential,
     forward_auth_answers_the_proxy,
+    traefik_and_caddy_send_x_forwarded_headers,
+    disabled_apps_and_users_lose_every_token,
+    opaque_tokens_end_with_their_app,
     default_profiles_must_exist,
     nginx_auth_request_guards_an_upstream,
 );

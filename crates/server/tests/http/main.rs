@@ -9,6 +9,7 @@ mod bad_inputs;
 mod cli;
 mod djust;
 mod forward_auth;
+mod guard;
 mod jfw;
 mod jrni;
 mod lifecycle;
