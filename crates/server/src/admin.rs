@@ -6,6 +6,7 @@ use crate::cli::{
 };
 use anyhow::{Context, anyhow, bail};
 use portcullis_core::Core;
+use portcullis_core::audit::AuditFilter;
 use portcullis_core::ids::{MessageId, SessionId};
 use portcullis_core::outbox::{OutboxFilter, OutboxStatus};
 use portcullis_core::profile::{Right, RouteRule};
@@ -275,6 +276,78 @@ pub async fn key(core: &Core, cmd: KeyCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+pub async fn audit(
+    core: &Core,
+    tenant: Option<String>,
+    user: Option<String>,
+    since: Option<String>,
+    limit: u32,
+    json: bool,
+) -> anyhow::Result<()> {
+    let tenant = tenant.map(|t| core.tenant_by_slug(&t)).transpose()?;
+    let user_id = match (&user, &tenant) {
+        (None, _) => None,
+        (Some(_), None) => bail!("--user needs --tenant"),
+        (Some(login), Some(t)) => {
+            let mut found = None;
+            for kind in UserKind::ALL {
+                if let Ok(u) = core.find_user(t, kind, login).await {
+                    found = Some(u.id);
+                    break;
+                }
+            }
+            Some(found.ok_or_else(|| anyhow!("no user {login:?} in tenant {}", t.slug))?)
+        }
+    };
+    let since = since.map(|s| parse_since(core, &s)).transpose()?;
+    let filter = AuditFilter {
+        tenant_id: tenant.as_ref().map(|t| t.id),
+        user_id,
+        since,
+        limit: limit.clamp(1, 100_000),
+    };
+    let dir = core.directory();
+    for e in core.store().list_audit(&filter).await? {
+        let slug = e
+            .tenant_id
+            .and_then(|id| dir.tenant(id))
+            .map(|t| t.slug.clone());
+        let client = e
+            .app_id
+            .and_then(|id| dir.app(id))
+            .map(|a| a.client_id.clone());
+        if json {
+            let line = serde_json::json!({
+                "at": e.at.to_rfc3339(), "action": e.action, "tenant": slug,
+                "user": e.user_id.map(|u| u.to_string()), "client_id": client,
+                "session": e.session_id.map(|s| s.to_string()), "ip": e.ip, "detail": e.detail,
+            });
+            println!("{line}");
+        } else {
+            println!(
+                "{}  {:<20} {:<12} {:<36} {:<15} {}",
+                e.at.to_rfc3339(),
+                e.action,
+                slug.as_deref().unwrap_or("-"),
+                e.user_id.map_or_else(|| "-".to_owned(), |u| u.to_string()),
+                e.ip.as_deref().unwrap_or("-"),
+                e.detail
+            );
+        }
+    }
+    Ok(())
+}
+
+/// RFC 3339, or an age before now (`2h`).
+fn parse_since(core: &Core, s: &str) -> anyhow::Result<portcullis_core::Timestamp> {
+    if let Some(t) = portcullis_core::Timestamp::parse_rfc3339(s) {
+        return Ok(t);
+    }
+    let age = humantime::parse_duration(s)
+        .map_err(|_| anyhow!("--since {s:?}: not an RFC 3339 time nor an age like 2h"))?;
+    Ok(core.now().minus(age))
 }
 
 pub async fn profile(core: &Core, cmd: ProfileCommand) -> anyhow::Result<()> {

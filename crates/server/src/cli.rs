@@ -55,6 +55,25 @@ pub enum Command {
     /// See and change profiles (per-route rights).
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Show the audit trail, newest first.
+    Audit {
+        /// Only this tenant's events.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only this user's events (e-mail or username; needs --tenant).
+        #[arg(long, value_name = "LOGIN")]
+        user: Option<String>,
+        /// Only events at or after this time: RFC 3339 (`2026-11-23T10:00:00Z`) or an age
+        /// (`2h`, `7d`).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// At most this many events.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// One JSON object a line.
+        #[arg(long)]
+        json: bool,
+    },
     /// See and act on queued e-mails.
     #[command(subcommand)]
     Outbox(OutboxCommand),

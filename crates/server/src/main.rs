@@ -77,6 +77,13 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Session(cmd) => admin::session(&core, cmd).await,
         Command::Key(cmd) => admin::key(&core, cmd).await,
         Command::Profile(cmd) => admin::profile(&core, cmd).await,
+        Command::Audit {
+            tenant,
+            user,
+            since,
+            limit,
+            json,
+        } => admin::audit(&core, tenant, user, since, limit, json).await,
         Command::Outbox(cmd) => admin::outbox(&core, cmd).await,
         Command::Serve { .. } | Command::Config(_) | Command::MigrateStore { .. } => Ok(()),
     }

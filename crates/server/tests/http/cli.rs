@@ -255,7 +255,95 @@ async fn config_check_names_the_bad_key() {
     assert!(out.stderr.contains("body_limt"), "{}", out.stderr);
 }
 
+async fn the_audit_trail_is_queried_from_the_command_line() {
+    let server = Server::with(ACME).await;
+    assert_eq!(
+        server.login("alice@example.com", PASSWORD).await.status(),
+        200
+    );
+    assert_eq!(
+        server
+            .login("alice@example.com", "Wr0ng-Passw0rd!")
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        server
+            .login("nobody@example.com", "Wr0ng-Passw0rd!")
+            .await
+            .status(),
+        400
+    );
+    let lines = |out: &CliOutput| -> Vec<serde_json::Value> {
+        out.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let out = server.cli(&["audit", "--tenant", "acme", "--json"]).await;
+    assert!(out.ok, "{}", out.stderr);
+    let all = lines(&out);
+    let actions: Vec<&str> = all.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions[..3],
+        ["login.failed", "login.failed", "login.succeeded"],
+        "newest first"
+    );
+    assert_eq!(all[0]["detail"], "unknown user");
+    assert_eq!(all[1]["detail"], "wrong password");
+    assert_eq!(all[2]["client_id"], "acme-web");
+    assert_eq!(all[2]["ip"], "127.0.0.1");
+    assert!(
+        !out.stdout.contains(PASSWORD) && !out.stdout.contains("Wr0ng"),
+        "no secrets"
+    );
+
+    // By user, by time, by count.
+    let out = server
+        .cli(&["audit", "--tenant", "acme", "--user", "alice", "--json"])
+        .await;
+    let alice = lines(&out);
+    assert!(
+        alice.len() >= 2 && alice.iter().all(|e| e["user"] == all[2]["user"]),
+        "{}",
+        out.stdout
+    );
+    let out = server
+        .cli(&[
+            "audit", "--tenant", "acme", "--since", "1h", "--limit", "1", "--json",
+        ])
+        .await;
+    assert_eq!(lines(&out).len(), 1);
+    let out = server
+        .cli(&["audit", "--since", "2999-01-01T00:00:00Z"])
+        .await;
+    assert!(out.ok && out.stdout.is_empty(), "{}", out.stdout);
+    let out = server.cli(&["audit", "--tenant", "acme"]).await;
+    assert!(
+        out.stdout.lines().next().unwrap().contains("login.failed"),
+        "{}",
+        out.stdout
+    );
+
+    // Bad filters are named.
+    for (args, says) in [
+        (&["audit", "--user", "alice"][..], "--user needs --tenant"),
+        (
+            &["audit", "--tenant", "acme", "--user", "ghost"][..],
+            "no user \"ghost\"",
+        ),
+        (&["audit", "--since", "yesterday-ish"][..], "--since"),
+        (&["audit", "--tenant", "nope"][..], "tenant"),
+    ] {
+        let out = server.cli(args).await;
+        assert!(!out.ok, "{args:?}");
+        assert!(out.stderr.contains(says), "{args:?}: {}", out.stderr);
+    }
+}
+
 crate::on_both_stores!(
+    the_audit_trail_is_queried_from_the_command_line,
     import_is_idempotent_and_export_has_no_secrets,
     a_bad_file_is_refused_whole_and_named,
     users_are_managed_from_the_command_line,
