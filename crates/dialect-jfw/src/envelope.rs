@@ -110,6 +110,24 @@ impl JfwError {
     pub fn unauthorized(code: &str, message: &str) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, code, message)
     }
+    /// A refusal by the HTTP framework before any handler ran.
+    pub fn framework(status: StatusCode) -> Self {
+        let (code, message) = match status {
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "method_not_allowed",
+                "The method is not allowed for the requested resource.",
+            ),
+            StatusCode::NOT_FOUND => ("not_found", "The requested resource was not found."),
+            StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "The request body is too large."),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "unsupported_media_type",
+                "The request body must be JSON (Content-Type: application/json).",
+            ),
+            _ => ("bad_request", "The request is invalid."),
+        };
+        JfwError::new(status, code, message)
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

@@ -14,7 +14,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use portcullis_core::Core;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -92,6 +92,13 @@ pub fn openapi_json() -> String {
     doc.to_pretty_json().unwrap_or_default()
 }
 
+fn is_json(resp: &Response) -> bool {
+    resp.headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
 /// A caller's `X-Correlation-Id` if it is a sane token, else a new one.
 fn correlation_id(req: &Request) -> String {
     req.headers()
@@ -115,7 +122,15 @@ async fn correlate(req: Request, next: Next) -> Response {
     let span = tracing::info_span!("jfw", correlation_id = %id);
     let started = Instant::now();
     let mut resp = envelope::CORRELATION_ID
-        .scope(id.clone(), next.run(req))
+        .scope(id.clone(), async move {
+            let resp = next.run(req).await;
+            // The framework's own refusals (405, a path it cannot parse) come without the
+            // envelope; every answer of the dialect has one.
+            if resp.status().is_client_error() && !is_json(&resp) {
+                return envelope::JfwError::framework(resp.status()).into_response();
+            }
+            resp
+        })
         .instrument(span.clone())
         .await;
     span.in_scope(|| {

@@ -218,6 +218,16 @@ async fn every_error_comes_in_the_envelope() {
         .unwrap();
     expect_envelope_error(&server, resp, 400, "refresh_auth_key_required").await;
 
+    // 405 and the like come in the envelope too.
+    let resp = server
+        .http
+        .get(server.url("/api/v1/users/auth"))
+        .header("Brand-URL", BRAND)
+        .send()
+        .await
+        .unwrap();
+    expect_envelope_error(&server, resp, 405, "method_not_allowed").await;
+
     // 401: wrong password and unknown user alike, in the seed's words.
     for (login, password) in [("alice", "Wr0ng-Passw0rd!"), ("nobody", PASSWORD)] {
         let resp = auth(&server, login, password).await;
