@@ -170,9 +170,8 @@ fn token_of<'a>(headers: &'a HeaderMap, cookie: &str) -> Option<&'a str> {
                 .filter_map(|v| v.to_str().ok())
                 .flat_map(|v| v.split(';'))
                 .filter_map(|pair| pair.trim().split_once('='))
-                .find(|(name, _)| *name == cookie)
+                .find(|(name, value)| *name == cookie && !value.trim().is_empty())
                 .map(|(_, value)| value.trim())
-                .filter(|v| !v.is_empty())
         })
 }
 

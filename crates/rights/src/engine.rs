@@ -134,7 +134,8 @@ pub fn path_segments(path: &str) -> Option<Vec<String>> {
     let mut segs = Vec::new();
     for raw in path.split('/').filter(|s| !s.is_empty()) {
         let seg = percent_decode(raw)?;
-        if seg == "." || seg == ".." || seg.contains(['/', '\\', '\0']) {
+        if seg == "." || seg == ".." || seg.contains(['/', '\\']) || seg.contains(char::is_control)
+        {
             return None;
         }
         segs.push(seg);

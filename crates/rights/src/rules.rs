@@ -54,11 +54,9 @@ pub fn validate_method(m: &str) -> Result<(), &'static str> {
 
 /// A profile name: 1 to 128 characters without spaces or control characters.
 pub fn validate_name(name: &str) -> Result<(), &'static str> {
-    if name.is_empty()
-        || name.len() > 128
-        || name.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
-        return Err("must be 1-128 characters without spaces");
+    let bad = |c: char| c.is_whitespace() || c.is_control() || matches!(c, '/' | '%' | ',');
+    if name.is_empty() || name.len() > 128 || name.chars().any(bad) || name == "." || name == ".." {
+        return Err("must be 1-128 characters without spaces, /, % or commas, and not . or ..");
     }
     Ok(())
 }
@@ -92,6 +90,10 @@ pub fn validate_route(route: &str) -> Result<(), &'static str> {
     }
     if route.len() > 512 || route.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("route must be at most 512 characters without spaces");
+    }
+    // Paths are matched decoded, so patterns are written decoded too.
+    if route.contains(['%', '?', '#', '\\']) {
+        return Err("route must be a decoded path: no %, ?, # or \\");
     }
     let segments: Vec<&str> = route[1..].split('/').collect();
     for (i, seg) in segments.iter().enumerate() {
@@ -128,6 +130,8 @@ mod tests {
             "/v1/x{id}",
             "/v1/{}",
             "/a b",
+            "/caf%C3%A9",
+            "/x?y",
         ] {
             assert!(validate_route(bad).is_err(), "{bad}");
         }

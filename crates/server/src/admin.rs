@@ -399,17 +399,26 @@ fn parse_rule(s: &str) -> anyhow::Result<RouteRule> {
         "read-write" => Right::ReadWrite,
         other => bail!("rule {s:?}: right {other:?} is not none, read or read-write"),
     };
-    let (methods, route) = match lhs.trim().split_once(' ') {
+    // The route is the last word; the methods, comma-separated, come before it.
+    let lhs = lhs.trim();
+    let (methods, route): (Option<Vec<String>>, &str) = match lhs.rsplit_once(' ') {
         Some((m, route)) => (
             Some(
                 m.split(',')
                     .map(|x| x.trim().to_ascii_uppercase())
+                    .filter(|x| !x.is_empty())
                     .collect(),
             ),
             route.trim(),
         ),
-        None => (None, lhs.trim()),
+        None => (None, lhs),
     };
+    portcullis_core::profile::validate_rules(&[RouteRule {
+        route: route.to_owned(),
+        right,
+        methods: methods.clone(),
+    }])
+    .map_err(|(_, field, why)| anyhow!("rule {s:?}: {field}: {why}"))?;
     Ok(RouteRule {
         route: route.to_owned(),
         right,

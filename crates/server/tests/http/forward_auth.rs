@@ -495,7 +495,8 @@ async fn nginx_auth_request_guards_an_upstream() {
             "-c",
             conf.to_str().unwrap(),
         ])
-        .args(["-g", "daemon off;"])
+        // One process, so killing it (here or when a failed test drops it) leaves no workers.
+        .args(["-g", "daemon off; master_process off;"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true)

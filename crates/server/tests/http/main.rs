@@ -14,6 +14,7 @@ mod jfw;
 mod jrni;
 mod lifecycle;
 mod limits;
+mod logs;
 mod nodes;
 mod openloyalty;
 mod password;
