@@ -310,6 +310,79 @@ password = "Str0ng!Passw0rd"
         .await
         .unwrap();
     expect_error(resp, 404, "not_found", "no_such_route").await;
+
+    // Algorithm confusion: the claims of a real token, re-signed with HMAC using the public
+    // key as the secret (every form a confused verifier might use), or not signed at all.
+    let real = server.login_alice().await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let header = jsonwebtoken::decode_header(&real).unwrap();
+    let payload = real.split('.').nth(1).unwrap().to_owned();
+    let claims: Value = {
+        use base64::Engine;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(&payload)
+            .unwrap();
+        serde_json::from_slice(&raw).unwrap()
+    };
+    let jwks = server.get_json("/.well-known/jwks.json").await;
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header.kid.clone().unwrap().as_str())
+        .unwrap()
+        .clone();
+    let mut secrets: Vec<Vec<u8>> = vec![jwk.to_string().into_bytes()];
+    for field in ["x", "n", "y"] {
+        if let Some(v) = jwk[field].as_str() {
+            use base64::Engine;
+            secrets.push(v.as_bytes().to_vec());
+            secrets.push(
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(v)
+                    .unwrap(),
+            );
+        }
+    }
+    let mut forged = Vec::new();
+    for secret in &secrets {
+        for alg in [
+            jsonwebtoken::Algorithm::HS256,
+            jsonwebtoken::Algorithm::HS512,
+        ] {
+            let mut h = jsonwebtoken::Header::new(alg);
+            h.kid = header.kid.clone();
+            forged.push(
+                jsonwebtoken::encode(&h, &claims, &jsonwebtoken::EncodingKey::from_secret(secret))
+                    .unwrap(),
+            );
+        }
+    }
+    // `alg: none` with the real kid and claims.
+    let none_header = format!(
+        r#"{{"alg":"none","typ":"JWT","kid":"{}"}}"#,
+        header.kid.clone().unwrap()
+    );
+    {
+        use base64::Engine;
+        let h = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(none_header);
+        forged.push(format!("{h}.{payload}."));
+        forged.push(format!("{h}.{payload}.{}", real.split('.').nth(2).unwrap()));
+    }
+    assert_eq!(server.introspect(&real).await["active"], true);
+    for token in &forged {
+        assert_eq!(server.introspect(token).await["active"], false, "{token}");
+        let resp = server
+            .http
+            .get(server.url("/oauth2/userinfo"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+    }
 }
 
 crate::on_both_stores!(
