@@ -54,33 +54,6 @@ async fn forward(server: &Server, headers: &[(&str, &str)]) -> Response {
     req.send().await.unwrap()
 }
 
-async fn jrni_token(server: &Server) -> String {
-    let resp = server
-        .http
-        .post(server.url("/api/v5/login"))
-        .header("App-Id", "acme-web")
-        .json(&json!({"email": "alice@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    resp.headers()["auth-token"].to_str().unwrap().to_owned()
-}
-
-async fn jfw_key(server: &Server) -> String {
-    let resp = server
-        .http
-        .post(server.url("/api/v1/users/auth"))
-        .header("Brand-URL", "acme.example.com")
-        .json(&json!({"username": "alice", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let body: Value = resp.json().await.unwrap();
-    body["data"]["authKey"].as_str().unwrap().to_owned()
-}
-
 async fn decisions_follow_the_profiles_for_every_credential() {
     let server = Server::with(&provisioning()).await;
     let jwt = server.login_alice().await["access_token"]
@@ -92,8 +65,11 @@ async fn decisions_follow_the_profiles_for_every_credential() {
     assert_eq!(claims["profiles"], json!(["buyer", "shopper"]));
     for token in [
         jwt.clone(),
-        jrni_token(&server).await,
-        jfw_key(&server).await,
+        server.jrni_token().await,
+        server.jfw_sign_in().await["authKey"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
     ] {
         let cases = [
             ("GET", "/v1/orders/42", true),
@@ -128,25 +104,8 @@ async fn decisions_follow_the_profiles_for_every_credential() {
     assert!(d["reason"].as_str().unwrap().contains("no rule"), "{d}");
 
     // An operator without profiles: denied everywhere.
-    let oscar = server
-        .post_form(
-            "/oauth2/token",
-            &[
-                ("grant_type", "password"),
-                ("username", "oscar@example.com"),
-                ("password", PASSWORD),
-                ("kind", "operator"),
-            ],
-        )
-        .await;
-    let oscar: Value = oscar.json().await.unwrap();
-    let d = decide(
-        &server,
-        oscar["access_token"].as_str().unwrap(),
-        "GET",
-        "/v1/catalog/x",
-    )
-    .await;
+    let oscar = server.operator_token("oscar@example.com").await;
+    let d = decide(&server, &oscar, "GET", "/v1/catalog/x").await;
     assert_eq!(d["allowed"], false);
     assert_eq!(d["profiles"], json!([]));
 
@@ -224,8 +183,11 @@ async fn forward_auth_answers_the_proxy() {
         assert_eq!(resp.status(), 403, "{uri}");
     }
     // The other credentials: JRNI's header, JFW's header, the cookie.
-    let jrni = jrni_token(&server).await;
-    let jfw = jfw_key(&server).await;
+    let jrni = server.jrni_token().await;
+    let jfw = server.jfw_sign_in().await["authKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let cookie = format!("theme=dark; portcullis_token={jwt}");
     for (name, value) in [
         ("Auth-Token", jrni.as_str()),
@@ -329,8 +291,11 @@ async fn traefik_and_caddy_send_x_forwarded_headers() {
 
 async fn disabled_apps_and_users_lose_every_token() {
     let server = Server::with(&provisioning()).await;
-    let jrni = jrni_token(&server).await;
-    let jfw = jfw_key(&server).await;
+    let jrni = server.jrni_token().await;
+    let jfw = server.jfw_sign_in().await["authKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let jwt = server.login_alice().await["access_token"]
         .as_str()
         .unwrap()
@@ -363,8 +328,11 @@ async fn disabled_apps_and_users_lose_every_token() {
 
 async fn opaque_tokens_end_with_their_app() {
     let server = Server::with(&provisioning()).await;
-    let jrni = jrni_token(&server).await;
-    let jfw = jfw_key(&server).await;
+    let jrni = server.jrni_token().await;
+    let jfw = server.jfw_sign_in().await["authKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let file = server.dir.path().join("app-off.toml");
     std::fs::write(
         &file,
@@ -583,27 +551,10 @@ name = "shopper""#,
     )
 }
 
-async fn operator_token(server: &Server, email: &str) -> String {
-    let resp = server
-        .post_form(
-            "/oauth2/token",
-            &[
-                ("grant_type", "password"),
-                ("username", email),
-                ("password", PASSWORD),
-                ("kind", "operator"),
-            ],
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
-    let body: Value = resp.json().await.unwrap();
-    body["access_token"].as_str().unwrap().to_owned()
-}
-
 async fn the_admin_api_is_guarded_by_profiles() {
     let server = Server::with(&with_admins()).await;
-    let oscar = operator_token(&server, "oscar@example.com").await;
-    let olga = operator_token(&server, "olga@example.com").await;
+    let oscar = server.operator_token("oscar@example.com").await;
+    let olga = server.operator_token("olga@example.com").await;
     let alice_login = server.login_alice().await;
     let alice = alice_login["access_token"].as_str().unwrap().to_owned();
     let alice_id = server.introspect(&alice).await["sub"]
@@ -693,7 +644,7 @@ async fn the_admin_api_is_guarded_by_profiles() {
     );
 
     // Give Alice the reviewer profile: decisions change at once, for her opaque tokens too.
-    let jrni = jrni_token(&server).await;
+    let jrni = server.jrni_token().await;
     assert_eq!(
         decide(&server, &jrni, "POST", "/v1/reviews/9").await["allowed"],
         false

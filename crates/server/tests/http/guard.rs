@@ -82,21 +82,10 @@ async fn the_example_service_is_guarded() {
         assert_eq!(resp.status(), 401, "{bad}");
     }
     // A clerk changes orders.
-    let oscar = server
-        .post_form(
-            "/oauth2/token",
-            &[
-                ("grant_type", "password"),
-                ("username", "oscar@example.com"),
-                ("password", PASSWORD),
-                ("kind", "operator"),
-            ],
-        )
-        .await;
-    let oscar: Value = oscar.json().await.unwrap();
+    let oscar = server.operator_token("oscar@example.com").await;
     let resp = http
         .put(format!("{orders}/v1/orders/42"))
-        .bearer_auth(oscar["access_token"].as_str().unwrap())
+        .bearer_auth(&oscar)
         .send()
         .await
         .unwrap();

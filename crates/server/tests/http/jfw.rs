@@ -289,30 +289,18 @@ async fn every_error_comes_in_the_envelope() {
     assert_eq!(users.len(), 2, "no half-written user");
 
     // A JRNI-style token of the same tenant is not an auth key.
-    let jrni = server
-        .http
-        .post(server.url("/api/v5/login"))
-        .header("App-Id", "acme-web")
-        .json(&json!({"email": "alice@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(jrni.status(), 200);
-    let token = jrni
-        .headers()
-        .get("auth-token")
-        .expect("a JRNI token")
-        .clone();
+    let token = server.jrni_token().await;
     let resp = post(&server, "/api/v1/users/logout")
-        .header("Auth-Key", token)
+        .header("Auth-Key", &token)
         .send()
         .await
         .unwrap();
     expect_envelope_error(&server, resp, 401, "invalid_token").await;
     // Nor is an auth key a JRNI token: JRNI's logout refuses it and the key lives on.
-    let resp = auth(&server, "alice", PASSWORD).await;
-    let body: Value = resp.json().await.unwrap();
-    let key = body["data"]["authKey"].as_str().unwrap().to_owned();
+    let key = server.jfw_sign_in().await["authKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let resp = server
         .http
         .delete(server.url("/api/v5/login"))

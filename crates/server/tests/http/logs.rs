@@ -55,28 +55,10 @@ async fn request_ids_and_no_secrets_in_the_log() {
             .status(),
         400
     );
-    let jrni = server
-        .http
-        .post(server.url("/api/v5/login"))
-        .header("App-Id", "acme-web")
-        .json(&json!({"email": "alice@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    secrets.push(jrni.headers()["auth-token"].to_str().unwrap().to_owned());
-    let jfw: Value = server
-        .http
-        .post(server.url("/api/v1/users/auth"))
-        .header("Brand-URL", "acme.example.com")
-        .json(&json!({"username": "alice", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    secrets.push(jfw["data"]["authKey"].as_str().unwrap().to_owned());
-    secrets.push(jfw["data"]["refreshAuthKey"].as_str().unwrap().to_owned());
+    secrets.push(server.jrni_token().await);
+    let jfw = server.jfw_sign_in().await;
+    secrets.push(jfw["authKey"].as_str().unwrap().to_owned());
+    secrets.push(jfw["refreshAuthKey"].as_str().unwrap().to_owned());
     let resp = server
         .post_json(
             "/v1/password/forgot",

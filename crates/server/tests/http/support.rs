@@ -288,6 +288,53 @@ impl Server {
         .await
     }
 
+    /// Logs an operator in through the native API and returns the access token.
+    pub async fn operator_token(&self, email: &str) -> String {
+        let resp = self
+            .post_form(
+                "/oauth2/token",
+                &[
+                    ("grant_type", "password"),
+                    ("username", email),
+                    ("password", PASSWORD),
+                    ("kind", "operator"),
+                ],
+            )
+            .await;
+        assert_eq!(resp.status(), 200, "operator login of {email}");
+        let body: Value = resp.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Logs Alice in through JRNI (`App-Id: acme-web`) and returns her `Auth-Token`.
+    pub async fn jrni_token(&self) -> String {
+        let resp = self
+            .http
+            .post(self.url("/api/v5/login"))
+            .header("App-Id", "acme-web")
+            .json(&serde_json::json!({"email": "alice@example.com", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        resp.headers()["auth-token"].to_str().unwrap().to_owned()
+    }
+
+    /// Signs Alice in through JFW (brand `acme.example.com`) and returns the answer's `data`.
+    pub async fn jfw_sign_in(&self) -> Value {
+        let resp = self
+            .http
+            .post(self.url("/api/v1/users/auth"))
+            .header("Brand-URL", "acme.example.com")
+            .json(&serde_json::json!({"username": "alice", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let body: Value = resp.json().await.unwrap();
+        body["data"].clone()
+    }
+
     /// Logs Alice in and returns the token response.
     pub async fn login_alice(&self) -> Value {
         let resp = self.login("alice@example.com", PASSWORD).await;
