@@ -282,6 +282,21 @@ impl From<Introspection> for IntrospectionResponse {
                 kind: session.kind.map(|k| k.as_str().to_owned()),
                 ..Default::default()
             },
+            Introspection::Opaque {
+                identity,
+                expires_at,
+            } => IntrospectionResponse {
+                active: true,
+                token_type: Some("access_token"),
+                client_id: Some(identity.client_id),
+                sub: Some(identity.subject),
+                exp: Some(expires_at.secs()),
+                sid: Some(identity.session.to_string()),
+                tenant: Some(identity.tenant),
+                kind: Some(identity.kind),
+                profiles: Some(identity.profiles),
+                ..Default::default()
+            },
         }
     }
 }

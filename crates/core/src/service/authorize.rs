@@ -53,6 +53,11 @@ impl Core {
             });
         }
         let grant = self.validate_opaque(token).await?;
+        self.identity_of(&grant).await
+    }
+
+    /// The identity behind a valid opaque token.
+    pub(crate) async fn identity_of(&self, grant: &super::OpaqueGrant) -> CoreResult<Identity> {
         let s = &grant.session;
         let dir = self.directory();
         let tenant = dir

@@ -29,6 +29,12 @@ pub enum Introspection {
         client_id: String,
         tenant: String,
     },
+    /// An opaque access token (JRNI `Auth-Token`, JFW `Auth-Key`), with when it ends if not
+    /// used again.
+    Opaque {
+        identity: super::Identity,
+        expires_at: crate::Timestamp,
+    },
 }
 
 fn looks_like_jwt(token: &str) -> bool {
@@ -118,7 +124,7 @@ impl Core {
                 .map(Introspection::Access));
         }
         let Some((record, session)) = self.live_refresh(token).await? else {
-            return Ok(None);
+            return self.introspect_opaque(&tenant, token).await;
         };
         if session.tenant_id != tenant.id {
             return Ok(None);
@@ -133,6 +139,30 @@ impl Core {
             session,
             client_id,
             tenant: tenant.slug,
+        }))
+    }
+
+    /// An opaque access token of `tenant`. Asking about a sliding (JRNI) token counts as a
+    /// use of it, as a request carrying it would.
+    async fn introspect_opaque(
+        &self,
+        tenant: &crate::tenant::Tenant,
+        token: &str,
+    ) -> CoreResult<Option<Introspection>> {
+        let Ok(grant) = self.validate_opaque(token).await else {
+            return Ok(None);
+        };
+        if grant.session.tenant_id != tenant.id {
+            return Ok(None);
+        }
+        let identity = self.identity_of(&grant).await?;
+        let expires_at = grant
+            .record
+            .expires_at()
+            .min(grant.session.absolute_expires_at);
+        Ok(Some(Introspection::Opaque {
+            identity,
+            expires_at,
         }))
     }
 

@@ -63,6 +63,22 @@ async fn decisions_follow_the_profiles_for_every_credential() {
     // The token carries the user's and the kind's profiles; introspection shows them.
     let claims = server.introspect(&jwt).await;
     assert_eq!(claims["profiles"], json!(["buyer", "shopper"]));
+    // So does introspection of the opaque tokens of JRNI and JFW.
+    let jrni = server.jrni_token().await;
+    let jfw = server.jfw_sign_in().await["authKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for token in [&jrni, &jfw] {
+        let found = server.introspect(token).await;
+        assert_eq!(found["active"], true, "{found}");
+        assert_eq!(found["token_type"], "access_token");
+        assert_eq!(found["sub"], claims["sub"]);
+        assert_eq!(found["tenant"], "acme");
+        assert_eq!(found["kind"], "customer");
+        assert_eq!(found["profiles"], json!(["buyer", "shopper"]));
+        assert!(found["exp"].as_i64().unwrap() > claims["exp"].as_i64().unwrap());
+    }
     for token in [
         jwt.clone(),
         server.jrni_token().await,
