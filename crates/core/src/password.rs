@@ -133,10 +133,18 @@ impl PasswordHasher {
         &self,
         f: impl FnOnce() -> CoreResult<T> + Send + 'static,
     ) -> CoreResult<T> {
-        let permit = tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| CoreError::Busy {
-                retry_after: Duration::from_secs(1),
+        let queued = std::time::Instant::now();
+        metrics::gauge!("portcullis_hash_queue").increment(1.0);
+        let acquired =
+            tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned()).await;
+        metrics::gauge!("portcullis_hash_queue").decrement(1.0);
+        metrics::histogram!("portcullis_hash_wait_seconds").record(queued.elapsed().as_secs_f64());
+        let permit = acquired
+            .map_err(|_| {
+                metrics::counter!("portcullis_hash_busy_total").increment(1);
+                CoreError::Busy {
+                    retry_after: Duration::from_secs(1),
+                }
             })?
             .map_err(CoreError::internal)?;
         let span = tracing::Span::current();

@@ -179,7 +179,7 @@ impl Default for SmtpConfig {
     }
 }
 
-/// Prometheus `/metrics` listener; absent = off. Used from the operations release on.
+/// Prometheus `/metrics` on its own listener (keep it private); absent = off.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsConfig {

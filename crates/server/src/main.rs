@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod demo;
 mod master_key;
+mod metrics;
 mod migrate;
 mod runtime;
 mod serve;

@@ -61,6 +61,18 @@ pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
 
+    let metrics = match &settings.metrics.listen {
+        Some(at) => {
+            let listener = TcpListener::bind(at)
+                .await
+                .with_context(|| format!("cannot listen on {at} for metrics"))?;
+            let metrics_addr = listener.local_addr()?;
+            let handle = crate::metrics::install()?;
+            tracing::info!(%metrics_addr, "metrics on http://{metrics_addr}/metrics");
+            Some(tokio::spawn(crate::metrics::serve(listener, handle)))
+        }
+        None => None,
+    };
     let sync = tokio::spawn(sync_loop(core.clone(), opened.changes));
     let outbox = tokio::spawn(outbox_loop(
         core.clone(),
@@ -86,6 +98,9 @@ pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
     }
     sync.abort();
     outbox.abort();
+    if let Some(m) = metrics {
+        m.abort();
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -174,20 +189,29 @@ fn app_router(core: Arc<Core>, settings: &Settings) -> anyhow::Result<axum::Rout
         let doc = portcullis_dialect_jfw::openapi_json();
         app = mount_dialect(app, "jfw", &d.jfw.prefix, routes, doc)?;
     }
-    Ok(app.layer(axum::extract::DefaultBodyLimit::max(
-        settings.http.body_limit,
-    )))
+    Ok(app
+        .layer(axum::extract::DefaultBodyLimit::max(
+            settings.http.body_limit,
+        ))
+        .layer(axum::middleware::from_fn(crate::metrics::track)))
 }
 
 /// Mounts a dialect's routes at the root (empty prefix) or under `/prefix`, and its OpenAPI
 /// document at `/openapi/<name>.json`.
 fn mount_dialect(
     app: axum::Router,
-    name: &str,
+    name: &'static str,
     prefix: &str,
     routes: axum::Router,
     openapi: String,
 ) -> anyhow::Result<axum::Router> {
+    // The metrics label the dialect's answers with its name.
+    let routes = routes.layer(axum::middleware::map_response(
+        move |mut resp: axum::response::Response| async move {
+            resp.extensions_mut().insert(crate::metrics::Dialect(name));
+            resp
+        },
+    ));
     let prefix = prefix.trim_end_matches('/');
     let app = if prefix.is_empty() {
         app.merge(routes)

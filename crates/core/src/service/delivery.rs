@@ -26,6 +26,13 @@ impl Core {
             for message in batch {
                 attempted += 1;
                 let outcome = self.attempt(mailer, &message).await;
+                let result = match &outcome {
+                    OutboxOutcome::Sent { .. } => "sent",
+                    OutboxOutcome::Retry { .. } => "retry",
+                    OutboxOutcome::Dead { .. } => "dead",
+                };
+                metrics::counter!("portcullis_outbox_attempts_total", "result" => result)
+                    .increment(1);
                 match &outcome {
                     OutboxOutcome::Sent { .. } => {
                         tracing::info!(id = %message.id, kind = %message.kind, "e-mail delivered")

@@ -157,7 +157,8 @@ impl Core {
         let limits = &tenant.limits;
         let now = self.now();
         let start = limits.window_start(now);
-        let refuse = |what: &str| {
+        let refuse = |what: &'static str| {
+            metrics::counter!("portcullis_login_limited_total", "limit" => what).increment(1);
             tracing::info!(tenant = %tenant.slug, limit = what, "login attempt refused by a limit");
             CoreError::RateLimited {
                 retry_after: limits.retry_after(now),
@@ -315,6 +316,7 @@ impl Core {
             ..Default::default()
         };
         let Some(user) = user.as_ref().filter(|_| verified.matched && had_hash) else {
+            metrics::counter!("portcullis_logins_total", "result" => "failure").increment(1);
             let reason = if user.is_some() {
                 "wrong password"
             } else {
@@ -323,6 +325,12 @@ impl Core {
             self.audit(audit_fail(reason)).await;
             return Err(CoreError::InvalidCredentials);
         };
+        let result = match user.status {
+            UserStatus::Active => "success",
+            UserStatus::Disabled => "disabled",
+            UserStatus::Locked => "locked",
+        };
+        metrics::counter!("portcullis_logins_total", "result" => result).increment(1);
         match user.status {
             UserStatus::Active => {}
             UserStatus::Disabled => {

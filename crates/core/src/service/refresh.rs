@@ -144,6 +144,7 @@ impl Core {
             .await?
         {
             RotateOutcome::Rotated => {
+                metrics::counter!("portcullis_refreshes_total").increment(1);
                 if let Some(record) = opaque {
                     self.remember_opaque(record, session);
                 }
@@ -177,6 +178,7 @@ impl Core {
             .revoke_session(session.id, now, "refresh_token_reused")
             .await?;
         self.mark_revoked(session.id);
+        metrics::counter!("portcullis_refresh_reuse_total").increment(1);
         tracing::warn!(session = %session.id, "refresh token reused after rotation; session revoked");
         self.audit(AuditRecord {
             action: "refresh.reused",

@@ -50,8 +50,14 @@ impl Core {
         }
         let hash = SecretHash::of(token);
         let claims = match self.validator.cached(&hash) {
-            Some(c) => c,
+            Some(c) => {
+                metrics::counter!("portcullis_validation_cache_total", "result" => "hit")
+                    .increment(1);
+                c
+            }
             None => {
+                metrics::counter!("portcullis_validation_cache_total", "result" => "miss")
+                    .increment(1);
                 let c = Arc::new(self.verify_jwt(token)?);
                 self.validator.remember(hash, c.clone());
                 c

@@ -15,6 +15,7 @@ mod jrni;
 mod lifecycle;
 mod limits;
 mod logs;
+mod metrics;
 mod nodes;
 mod openloyalty;
 mod password;
