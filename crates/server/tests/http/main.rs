@@ -21,4 +21,5 @@ mod openloyalty;
 mod password;
 mod proxy;
 mod smtp;
+mod timing;
 mod tokens;
