@@ -41,6 +41,7 @@ pub struct Settings {
     /// Delivery retries of the e-mail outbox.
     pub outbox: portcullis_core::outbox::OutboxSettings,
     pub metrics: MetricsConfig,
+    pub keys: KeysConfig,
     pub dialects: DialectsConfig,
 }
 
@@ -60,6 +61,7 @@ impl Default for Settings {
             smtp: SmtpConfig::default(),
             outbox: portcullis_core::outbox::OutboxSettings::default(),
             metrics: MetricsConfig::default(),
+            keys: KeysConfig::default(),
             dialects: DialectsConfig::default(),
         }
     }
@@ -175,6 +177,24 @@ impl Default for SmtpConfig {
             mail_dir: PathBuf::from("./mail"),
             templates_dir: None,
             timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Signing keys.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// A tenant's signing key is replaced when it is this old; the old key stays published
+    /// until the tokens it signed have expired. `0s` turns scheduled rotation off.
+    #[serde(with = "humantime_serde")]
+    pub rotate_every: Duration,
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self {
+            rotate_every: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }

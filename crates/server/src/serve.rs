@@ -74,6 +74,7 @@ pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
         None => None,
     };
     let sync = tokio::spawn(sync_loop(core.clone(), opened.changes));
+    let rotation = tokio::spawn(rotation_loop(core.clone(), settings.keys.rotate_every));
     let outbox = tokio::spawn(outbox_loop(
         core.clone(),
         crate::runtime::mailer(&settings)?,
@@ -98,6 +99,7 @@ pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
     }
     sync.abort();
     outbox.abort();
+    rotation.abort();
     if let Some(m) = metrics {
         m.abort();
     }
@@ -107,6 +109,23 @@ pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
 
 async fn wait_for(mut stop: tokio::sync::watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Rotates signing keys that reached their age: checked every minute (more often for very
+/// short periods). Every node runs it; each re-reads the keys before rotating.
+async fn rotation_loop(core: Arc<Core>, every: Duration) {
+    if every.is_zero() {
+        return;
+    }
+    let check = (every / 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let mut tick = tokio::time::interval(check);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = core.rotate_due_keys(every).await {
+            tracing::warn!(error = %e, "scheduled key rotation failed; retrying");
+        }
+    }
 }
 
 /// Keeps this node's caches true: applies the change feed when the store signals a change

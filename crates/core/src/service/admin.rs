@@ -297,6 +297,37 @@ impl Core {
 
     /// Give the tenant a new current signing key. The previous one keeps verifying (and stays
     /// in the JWKS) until every token it signed has expired.
+    /// Rotates the key of every enabled tenant whose current key is older than `max_age`;
+    /// returns the new key ids. Keys are re-read first, so a rotation another node just made
+    /// is seen and not repeated (two nodes rotating at the same instant make two keys, both
+    /// published: harmless).
+    pub async fn rotate_due_keys(&self, max_age: std::time::Duration) -> CoreResult<Vec<String>> {
+        let now = self.now();
+        let due = |core: &Self| -> Vec<Tenant> {
+            let ring = core.keys.load();
+            core.directory()
+                .tenants()
+                .filter(|t| t.enabled)
+                .filter(|t| {
+                    ring.current(t.id)
+                        .is_some_and(|k| now >= k.created_at.plus(max_age))
+                })
+                .cloned()
+                .collect()
+        };
+        if due(self).is_empty() {
+            return Ok(Vec::new());
+        }
+        self.reload_keys().await?;
+        let mut rotated = Vec::new();
+        for tenant in due(self) {
+            let kid = self.rotate_key(&tenant).await?;
+            tracing::info!(tenant = %tenant.slug, %kid, "signing key rotated on schedule");
+            rotated.push(kid);
+        }
+        Ok(rotated)
+    }
+
     pub async fn rotate_key(&self, tenant: &Tenant) -> CoreResult<String> {
         let kid = self.add_key(tenant).await?;
         self.reload_keys().await?;

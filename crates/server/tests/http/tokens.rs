@@ -381,7 +381,48 @@ async fn secrets_never_reach_the_log() {
     }
 }
 
+async fn keys_rotate_on_schedule_and_old_tokens_stay_valid() {
+    let setup = Setup {
+        env: vec![("PORTCULLIS_KEYS__ROTATE_EVERY", "2s".into())],
+        ..Default::default()
+    };
+    let server = Server::with_setup(ACME, setup).await;
+    let kid = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
+    let first = server.login_alice().await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut second = None;
+    for _ in 0..60 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let t = server.login_alice().await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if kid(&t) != kid(&first) {
+            second = Some(t);
+            break;
+        }
+    }
+    let second = second.expect("a token signed by a rotated key within 12 s");
+    // Both keys are published and both tokens valid.
+    let jwks = server.get_json("/.well-known/jwks.json").await;
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert!(kids.contains(&kid(&first).as_str()) && kids.contains(&kid(&second).as_str()));
+    assert_eq!(server.introspect(&first).await["active"], true);
+    assert_eq!(server.introspect(&second).await["active"], true);
+    // The rotations are in the audit trail.
+    let out = server.cli(&["audit", "--tenant", "acme", "--json"]).await;
+    assert!(out.stdout.contains("key.rotated"), "{}", out.stdout);
+}
+
 crate::on_both_stores!(
+    keys_rotate_on_schedule_and_old_tokens_stay_valid,
     password_login_then_introspection_userinfo_and_jwks,
     refresh_rotates_retries_get_the_same_pair_and_reuse_revokes_the_session,
     revocation_and_logout_end_the_session_at_once,
