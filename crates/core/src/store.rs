@@ -143,6 +143,8 @@ pub trait Store: Send + Sync + 'static {
     // Audit.
     async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
     async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEvent>>;
+    /// Deletes audit events older than `before` (the retention period).
+    async fn prune_audit(&self, before: Timestamp) -> StoreResult<u64>;
 
     /// Find an app by the hash of its API key (dialects that send only the key).
     async fn find_app_by_key_hash(&self, hash: &SecretHash) -> StoreResult<Option<ClientApp>>;
@@ -459,6 +461,12 @@ macro_rules! impl_store_by_delegation {
                 filter: &$crate::audit::AuditFilter,
             ) -> $crate::store::StoreResult<Vec<$crate::audit::AuditEvent>> {
                 self.list_audit(filter).await
+            }
+            async fn prune_audit(
+                &self,
+                before: $crate::clock::Timestamp,
+            ) -> $crate::store::StoreResult<u64> {
+                self.prune_audit(before).await
             }
             async fn find_app_by_key_hash(
                 &self,

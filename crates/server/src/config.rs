@@ -42,6 +42,7 @@ pub struct Settings {
     pub outbox: portcullis_core::outbox::OutboxSettings,
     pub metrics: MetricsConfig,
     pub keys: KeysConfig,
+    pub audit: AuditConfig,
     pub dialects: DialectsConfig,
 }
 
@@ -62,6 +63,7 @@ impl Default for Settings {
             outbox: portcullis_core::outbox::OutboxSettings::default(),
             metrics: MetricsConfig::default(),
             keys: KeysConfig::default(),
+            audit: AuditConfig::default(),
             dialects: DialectsConfig::default(),
         }
     }
@@ -177,6 +179,23 @@ impl Default for SmtpConfig {
             mail_dir: PathBuf::from("./mail"),
             templates_dir: None,
             timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The audit trail.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Events older than this are deleted (every ten minutes). `0s` keeps them for ever.
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            retention: Duration::from_secs(365 * 24 * 3600),
         }
     }
 }

@@ -528,6 +528,17 @@ pub async fn audit_trail(store: S) {
         .await
         .unwrap();
     assert_eq!(one.len(), 1);
+    // Retention: events older than the cut go, the rest stay.
+    assert_eq!(store.prune_audit(T0.plus(secs(1))).await.unwrap(), 1);
+    let left = store
+        .list_audit(&AuditFilter {
+            tenant_id: Some(w.tenant.id),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(left, vec![events[2].clone(), events[1].clone()]);
+    assert_eq!(store.prune_audit(T0).await.unwrap(), 0);
 }
 
 pub async fn apps_by_key_hash(store: S) {

@@ -107,6 +107,15 @@ impl SqliteStore {
         Ok(done.rows_affected())
     }
 
+    pub(crate) async fn prune_audit(&self, before: Timestamp) -> StoreResult<u64> {
+        let done = query("DELETE FROM audit_events WHERE at < ?")
+            .bind(before.0)
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
     pub(crate) async fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {
         let mut conn = self.write.acquire().await.map_err(db_err)?;
         insert_audit(&mut conn, e).await

@@ -54,6 +54,8 @@ pub struct CoreSettings {
     /// any API served, dialects included).
     pub min_revocation_window: Duration,
     pub outbox: crate::outbox::OutboxSettings,
+    /// Audit events are kept this long; zero keeps them for ever.
+    pub audit_retention: Duration,
 }
 
 impl Default for CoreSettings {
@@ -64,6 +66,7 @@ impl Default for CoreSettings {
             validation_cache: 200_000,
             min_revocation_window: Duration::from_secs(24 * 3600),
             outbox: crate::outbox::OutboxSettings::default(),
+            audit_retention: Duration::from_secs(365 * 24 * 3600),
         }
     }
 }
@@ -272,6 +275,13 @@ impl Core {
         self.store
             .prune_counters(self.now().minus(Duration::from_secs(86_400)))
             .await?;
+        let retention = self.settings.audit_retention;
+        if !retention.is_zero() {
+            let pruned = self.store.prune_audit(self.now().minus(retention)).await?;
+            if pruned > 0 {
+                tracing::info!(pruned, "audit events past their retention deleted");
+            }
+        }
         let before = self.now().minus(self.revocation_window() * 2);
         Ok(self.store.prune_changes(before).await?)
     }
