@@ -66,14 +66,17 @@ impl Core {
             }
             Err(m) => return Err(CoreError::field("email", "invalid_email", m)),
         };
-        let link = url::Url::parse(&req.redirect_url)
-            .ok()
+        // URL parsing silently drops tabs and line breaks; a link that has them is refused
+        // rather than quietly repaired.
+        let link = Some(&req.redirect_url)
+            .filter(|u| !u.chars().any(char::is_control) && u.len() <= 2048)
+            .and_then(|u| url::Url::parse(u).ok())
             .filter(|u| matches!(u.scheme(), "https" | "http"))
             .ok_or_else(|| {
                 CoreError::field(
                     "redirect_url",
                     "invalid_redirect_url",
-                    "redirect_url must be an http(s) URL",
+                    "redirect_url must be an http(s) URL of at most 2048 characters without control characters",
                 )
             })?;
         let host = link.host_str().unwrap_or_default().to_owned();

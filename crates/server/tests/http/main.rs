@@ -10,6 +10,7 @@ mod cli;
 mod djust;
 mod forward_auth;
 mod guard;
+mod hostile;
 mod jfw;
 mod jrni;
 mod lifecycle;
