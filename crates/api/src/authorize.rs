@@ -212,7 +212,7 @@ fn denied(reason: &str) -> Response {
     path = "/v1/forward-auth",
     tag = "authorization",
     params(
-        ("X-Original-Method" = Option<String>, Header, description = "The original method (nginx; default GET). With `[http] forward_auth_headers = \"forwarded\"`: X-Forwarded-Method (Traefik, Caddy) instead"),
+        ("X-Original-Method" = Option<String>, Header, description = "The original method (nginx), required. With `[http] forward_auth_headers = \"forwarded\"`: X-Forwarded-Method (Traefik, Caddy) instead"),
         ("X-Original-URI" = Option<String>, Header, description = "The original URI (nginx), required. With `[http] forward_auth_headers = \"forwarded\"`: X-Forwarded-Uri (Traefik, Caddy) instead"),
         ("Auth-Token" = Option<String>, Header, description = "A JRNI token; or Auth-Key (JFW), Authorization: Bearer, or the portcullis_token cookie"),
     ),
@@ -231,29 +231,33 @@ pub async fn forward_auth(
     let Some(token) = token_of(&headers, &settings.cookie) else {
         return ApiError::invalid_token("an access token is required").into_response();
     };
-    let (method, uri) = original(&headers, settings.headers);
-    // A proxy that does not say what it forwards gets no blanket yes.
-    let Some(uri) = uri else {
-        return denied(match settings.headers {
-            OriginalHeaders::Original => "the proxy sent no X-Original-URI",
-            OriginalHeaders::Forwarded => "the proxy sent no X-Forwarded-Uri",
-        });
+    // Who first: an invalid token is 401 whatever the proxy sent.
+    let identity = match core.identify(token).await {
+        Ok(identity) => identity,
+        Err(e) => return ApiError::from(e).into_response(),
     };
-    let method = match checked_method(method.unwrap_or("GET")) {
+    let (method, uri) = original(&headers, settings.headers);
+    // A proxy that does not say what it forwards gets no blanket yes, and no guessed method:
+    // without it a read right would let writes through.
+    let (Some(method), Some(uri)) = (method, uri) else {
+        let missing = match (settings.headers, uri.is_none()) {
+            (OriginalHeaders::Original, true) => "the proxy sent no X-Original-URI",
+            (OriginalHeaders::Original, false) => "the proxy sent no X-Original-Method",
+            (OriginalHeaders::Forwarded, true) => "the proxy sent no X-Forwarded-Uri",
+            (OriginalHeaders::Forwarded, false) => "the proxy sent no X-Forwarded-Method",
+        };
+        return denied(missing);
+    };
+    let method = match checked_method(method) {
         Ok(m) => m,
         Err(e) => return e.into_response(),
     };
-    match core.authorize(token, &method, uri).await {
-        Ok((identity, decision)) if decision.allowed => {
-            let mut resp = StatusCode::OK.into_response();
-            identity_headers(&mut resp, &identity);
-            resp
-        }
-        Ok((identity, decision)) => {
-            let mut resp = denied(&decision.reason);
-            identity_headers(&mut resp, &identity);
-            resp
-        }
-        Err(e) => ApiError::from(e).into_response(),
-    }
+    let decision = core.decide_for(&identity, &method, uri);
+    let mut resp = if decision.allowed {
+        StatusCode::OK.into_response()
+    } else {
+        denied(&decision.reason)
+    };
+    identity_headers(&mut resp, &identity);
+    resp
 }

@@ -41,7 +41,7 @@ impl std::fmt::Debug for Device {
 
 /// What a client says about a device (JFW `X-Device-*` headers or a device body). Absent
 /// fields leave the stored ones as they are.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct DeviceReport {
     pub code: String,
     pub kind: Option<String>,
@@ -52,6 +52,17 @@ pub struct DeviceReport {
     pub tags: Option<Vec<String>>,
 }
 
+impl std::fmt::Debug for DeviceReport {
+    // Without the push token, as for `Device`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceReport")
+            .field("code", &self.code)
+            .field("name", &self.name)
+            .field("os", &self.os)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A device write: the report, and the user and session to bind it to.
 #[derive(Clone, Debug)]
 pub struct DeviceUpsert {
@@ -60,6 +71,9 @@ pub struct DeviceUpsert {
     pub new_id: DeviceId,
     pub report: DeviceReport,
     pub bind: Option<(UserId, SessionId)>,
+    /// The device changes hands: its owner, session and push token become the report's,
+    /// absent ones cleared, so nothing of the previous user's stays with it.
+    pub take_over: bool,
     pub at: Timestamp,
 }
 

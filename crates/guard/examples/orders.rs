@@ -11,14 +11,15 @@ use axum::{Extension, Json, Router};
 use portcullis_guard::{Guard, Identity, Right, RouteRule};
 use serde_json::{Value, json};
 
-/// The guard for Portcullis at `base` (its issuer URL).
-pub fn guard(base: &str) -> Guard {
+/// The guard for Portcullis at `base` (its issuer URL), for the tenant whose audience is
+/// `audience` (its slug by default).
+pub fn guard(base: &str, audience: &str) -> Guard {
     let rule = |route: &str, right| RouteRule {
         route: route.into(),
         right,
         methods: None,
     };
-    Guard::builder(format!("{base}/.well-known/jwks.json"))
+    Guard::builder(format!("{base}/.well-known/jwks.json"), audience)
         .issuer(base)
         .profile("buyer", &[rule("/v1/orders/**", Right::Read)])
         .profile("clerk", &[rule("/v1/orders/**", Right::ReadWrite)])
@@ -43,7 +44,8 @@ async fn update(Extension(caller): Extension<Identity>, Path(id): Path<u64>) -> 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let base = std::env::var("PORTCULLIS_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
+    let tenant = std::env::var("PORTCULLIS_TENANT").unwrap_or_else(|_| "demo".into());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!("orders on http://127.0.0.1:3000, trusting {base}");
-    axum::serve(listener, app(&guard(&base))).await
+    axum::serve(listener, app(&guard(&base, &tenant))).await
 }

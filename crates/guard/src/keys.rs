@@ -1,6 +1,7 @@
 //! The verification keys, fetched from the JWKS URL and kept by key id. A token naming an
 //! unknown key id makes one fetch (new keys appear there before any token uses them), at
-//! most once per `refetch_after` (1 s by default).
+//! most once per `refetch_after` (1 s by default); and the set is fetched again when it is
+//! older than `MAX_AGE`, so a key Portcullis retired stops being trusted here too.
 
 use crate::GuardError;
 use jsonwebtoken::DecodingKey;
@@ -9,6 +10,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, RwLock};
+
+/// The longest a fetched key set is trusted without fetching it again.
+const MAX_AGE: Duration = Duration::from_secs(600);
 
 pub(crate) struct KeySource {
     url: String,
@@ -33,6 +37,22 @@ impl KeySource {
     }
 
     pub(crate) async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, GuardError> {
+        let stale = self
+            .last_fetch
+            .lock()
+            .await
+            .is_some_and(|t| t.elapsed() >= MAX_AGE);
+        if stale {
+            let mut last = self.last_fetch.lock().await;
+            if last.is_some_and(|t| t.elapsed() >= MAX_AGE) {
+                *last = Some(Instant::now());
+                // A failed refresh keeps the known keys rather than refusing every token.
+                match self.fetch().await {
+                    Ok(fetched) => *self.keys.write().await = fetched,
+                    Err(e) => tracing::warn!(error = %e, "refreshing the verification keys failed"),
+                }
+            }
+        }
         if let Some(k) = self.keys.read().await.get(kid) {
             return Ok(k.clone());
         }

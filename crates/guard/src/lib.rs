@@ -63,7 +63,7 @@ pub struct Guard {
 struct Inner {
     keys: keys::KeySource,
     issuer: Option<String>,
-    audience: Option<String>,
+    audience: String,
     /// Compiled rules by profile name; `None`: authentication only.
     rules: Option<HashMap<String, RuleSet>>,
 }
@@ -72,19 +72,21 @@ struct Inner {
 pub struct GuardBuilder {
     jwks_url: String,
     issuer: Option<String>,
-    audience: Option<String>,
+    audience: String,
     rules: Option<HashMap<String, RuleSet>>,
     refetch_after: Duration,
 }
 
 impl Guard {
     /// A guard trusting the keys at `jwks_url`, e.g.
-    /// `https://auth.example.com/.well-known/jwks.json`.
-    pub fn builder(jwks_url: impl Into<String>) -> GuardBuilder {
+    /// `https://auth.example.com/.well-known/jwks.json`, for tokens of one tenant: `audience`
+    /// is the tenant's audience (its slug unless configured otherwise). Required, because the
+    /// keys verify every tenant's tokens and profile names mean something only in theirs.
+    pub fn builder(jwks_url: impl Into<String>, audience: impl Into<String>) -> GuardBuilder {
         GuardBuilder {
             jwks_url: jwks_url.into(),
             issuer: None,
-            audience: None,
+            audience: audience.into(),
             rules: None,
             refetch_after: Duration::from_secs(1),
         }
@@ -113,10 +115,7 @@ impl Guard {
             Some(iss) => validation.set_issuer(&[iss]),
             None => validation.iss = None,
         }
-        match &self.inner.audience {
-            Some(aud) => validation.set_audience(&[aud]),
-            None => validation.validate_aud = false,
-        }
+        validation.set_audience(&[&self.inner.audience]);
         let data = jsonwebtoken::decode::<serde_json::Value>(token, &key, &validation)
             .map_err(|e| GuardError::Invalid(e.to_string()))?;
         Identity::from_claims(data.claims)
@@ -156,11 +155,6 @@ impl GuardBuilder {
     /// Only tokens with this `iss` (Portcullis's issuer URL).
     pub fn issuer(mut self, iss: impl Into<String>) -> Self {
         self.issuer = Some(iss.into());
-        self
-    }
-    /// Only tokens with this `aud` (the tenant's audience: its slug unless configured).
-    pub fn audience(mut self, aud: impl Into<String>) -> Self {
-        self.audience = Some(aud.into());
         self
     }
     /// Decide requests by these profiles' rules (the same rules as in Portcullis's

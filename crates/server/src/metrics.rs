@@ -12,7 +12,7 @@ use std::time::Instant;
 #[derive(Clone, Copy, Debug)]
 pub struct Dialect(pub &'static str);
 
-/// Installs the process-wide recorder; `None` if one is installed already.
+/// Installs the process-wide recorder; an error if one is installed already.
 pub fn install() -> anyhow::Result<PrometheusHandle> {
     const BUCKETS: [f64; 14] = [
         0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,

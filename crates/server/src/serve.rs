@@ -16,8 +16,6 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
-/// How often a node reads the change feed (revocations and key or directory changes made by
-/// other nodes or by the command line).
 /// The span of a request: its id (from `X-Request-Id`, set by the layer outside if the
 /// client sent none), method and path. Never the query string: DJUST passes tokens there.
 fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
@@ -34,6 +32,8 @@ fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
     )
 }
 
+/// How often a node reads the change feed (revocations and key or directory changes made by
+/// other nodes or by the command line).
 const SYNC_EVERY: Duration = Duration::from_secs(1);
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
@@ -52,7 +52,14 @@ pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
             StatusCode::SERVICE_UNAVAILABLE,
             settings.http.request_timeout,
         ))
-        .layer(CatchPanicLayer::new())
+        .layer(CatchPanicLayer::new());
+    // Outside the timeout and panic layers, so their 503s and 500s are counted too.
+    let app = if settings.metrics.listen.is_some() {
+        app.layer(axum::middleware::from_fn(crate::metrics::track))
+    } else {
+        app
+    };
+    let app = app
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
@@ -208,11 +215,9 @@ fn app_router(core: Arc<Core>, settings: &Settings) -> anyhow::Result<axum::Rout
         let doc = portcullis_dialect_jfw::openapi_json();
         app = mount_dialect(app, "jfw", &d.jfw.prefix, routes, doc)?;
     }
-    Ok(app
-        .layer(axum::extract::DefaultBodyLimit::max(
-            settings.http.body_limit,
-        ))
-        .layer(axum::middleware::from_fn(crate::metrics::track)))
+    Ok(app.layer(axum::extract::DefaultBodyLimit::max(
+        settings.http.body_limit,
+    )))
 }
 
 /// Mounts a dialect's routes at the root (empty prefix) or under `/prefix`, and its OpenAPI

@@ -1207,6 +1207,7 @@ pub async fn devices_upsert_by_code_and_unbind_on_revoke(store: S) {
             new_id: DeviceId::new(),
             report: report.clone(),
             bind: None,
+            take_over: false,
             at: T0,
         })
         .await
@@ -1226,6 +1227,7 @@ pub async fn devices_upsert_by_code_and_unbind_on_revoke(store: S) {
                 ..Default::default()
             },
             bind: Some((alice.id, session.id)),
+            take_over: false,
             at: t1,
         })
         .await
@@ -1268,6 +1270,48 @@ pub async fn devices_upsert_by_code_and_unbind_on_revoke(store: S) {
     assert_eq!(after.session_id, None);
     assert_eq!(after.user_id, Some(alice.id));
     assert_eq!(after.updated_at, t2);
+    // Another user takes it over: owner and push token are theirs or nothing, never Alice's.
+    let bob = w.user(UserKind::Customer, Some("bob@example.com"), None);
+    store.insert_user(&bob, &[]).await.unwrap();
+    store
+        .upsert_device(&DeviceUpsert {
+            tenant_id: w.tenant.id,
+            new_id: DeviceId::new(),
+            report: DeviceReport {
+                code: "phone-1".into(),
+                push_token: Some("fcm-alice-again".into()),
+                ..Default::default()
+            },
+            bind: None,
+            take_over: false,
+            at: t2,
+        })
+        .await
+        .unwrap();
+    let taken = store
+        .upsert_device(&DeviceUpsert {
+            tenant_id: w.tenant.id,
+            new_id: DeviceId::new(),
+            report: DeviceReport {
+                code: "phone-1".into(),
+                ..Default::default()
+            },
+            bind: None,
+            take_over: true,
+            at: t2,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        taken.push_token, None,
+        "the previous owner's token is not kept"
+    );
+    assert_eq!(taken.user_id, None);
+    assert_eq!(
+        taken.name.as_deref(),
+        Some("Pixel"),
+        "descriptive fields stay"
+    );
     // Concurrent upserts of one new code make one device.
     let mut tasks = Vec::new();
     for i in 0..8 {
@@ -1284,6 +1328,7 @@ pub async fn devices_upsert_by_code_and_unbind_on_revoke(store: S) {
                         ..Default::default()
                     },
                     bind: None,
+                    take_over: false,
                     at: T0,
                 })
                 .await

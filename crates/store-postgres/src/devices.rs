@@ -55,10 +55,13 @@ impl PgStore {
                  name = COALESCE(excluded.name, devices.name),
                  os = COALESCE(excluded.os, devices.os),
                  app_version = COALESCE(excluded.app_version, devices.app_version),
-                 push_token = COALESCE(excluded.push_token, devices.push_token),
+                 push_token = CASE WHEN $13 THEN excluded.push_token
+                                   ELSE COALESCE(excluded.push_token, devices.push_token) END,
                  tags = COALESCE($9, devices.tags),
-                 user_id = COALESCE(excluded.user_id, devices.user_id),
-                 session_id = COALESCE(excluded.session_id, devices.session_id),
+                 user_id = CASE WHEN $13 THEN excluded.user_id
+                                ELSE COALESCE(excluded.user_id, devices.user_id) END,
+                 session_id = CASE WHEN $13 THEN excluded.session_id
+                                   ELSE COALESCE(excluded.session_id, devices.session_id) END,
                  updated_at = excluded.updated_at
              RETURNING *",
         )
@@ -74,6 +77,7 @@ impl PgStore {
         .bind(u.bind.map(|(user, _)| user.0))
         .bind(u.bind.map(|(_, session)| session.0))
         .bind(u.at.0)
+        .bind(u.take_over)
         .fetch_one(&self.pool)
         .await
         .map_err(db_err)?;

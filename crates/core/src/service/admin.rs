@@ -295,8 +295,6 @@ impl Core {
         .await
     }
 
-    /// Give the tenant a new current signing key. The previous one keeps verifying (and stays
-    /// in the JWKS) until every token it signed has expired.
     /// Rotates the key of every enabled tenant whose current key is older than `max_age`;
     /// returns the new key ids. Keys are re-read first, so a rotation another node just made
     /// is seen and not repeated (two nodes rotating at the same instant make two keys, both
@@ -328,6 +326,8 @@ impl Core {
         Ok(rotated)
     }
 
+    /// Give the tenant a new current signing key. The previous one keeps verifying (and stays
+    /// in the JWKS) until every token it signed has expired.
     pub async fn rotate_key(&self, tenant: &Tenant) -> CoreResult<String> {
         let kid = self.add_key(tenant).await?;
         self.reload_keys().await?;

@@ -4,6 +4,7 @@
 //! and the profile names of opaque tokens' users are cached for a minute.
 
 use super::Core;
+use super::tokens::looks_like_jwt;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{SessionId, TenantId, UserId};
 use crate::rights::{self, Decision};
@@ -23,10 +24,6 @@ pub struct Identity {
     pub profiles: Vec<String>,
     pub client_id: String,
     pub session: SessionId,
-}
-
-fn looks_like_jwt(token: &str) -> bool {
-    token.bytes().filter(|b| *b == b'.').count() == 2
 }
 
 impl Core {
@@ -96,11 +93,16 @@ impl Core {
         path: &str,
     ) -> CoreResult<(Identity, Decision)> {
         let identity = self.identify(token).await?;
+        let decision = self.decide_for(&identity, method, path);
+        Ok((identity, decision))
+    }
+
+    /// Whether `identity` may make the request `method path`, by its tenant's profiles.
+    pub fn decide_for(&self, identity: &Identity, method: &str, path: &str) -> Decision {
         let sets = self
             .directory()
             .rule_sets(identity.tenant_id, &identity.profiles);
-        let decision = rights::decide(sets.iter().map(Arc::as_ref), method, path);
-        Ok((identity, decision))
+        rights::decide(sets.iter().map(Arc::as_ref), method, path)
     }
 
     async fn cached_profiles(&self, user: UserId) -> CoreResult<Arc<Vec<String>>> {

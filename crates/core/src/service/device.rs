@@ -36,9 +36,13 @@ impl Core {
         session: Option<SessionId>,
     ) -> CoreResult<Device> {
         report.validate().map_err(bad_field)?;
-        if let Some(current) = self.store.find_device(tenant, &report.code).await?
-            && let (Some(owner), Some(sid)) = (current.user_id, current.session_id)
-            && Some(owner) != actor
+        let current = self.store.find_device(tenant, &report.code).await?;
+        let other_owner = current
+            .as_ref()
+            .is_some_and(|d| d.user_id.is_some() && d.user_id != actor);
+        if let Some(d) = &current
+            && let Some(sid) = d.session_id
+            && other_owner
             && self.live_session(sid).await?.is_some()
         {
             return Err(CoreError::Conflict(
@@ -50,6 +54,7 @@ impl Core {
             new_id: DeviceId::new(),
             report,
             bind: actor.zip(session),
+            take_over: other_owner,
             at: self.now(),
         };
         Ok(self.store.upsert_device(&upsert).await?)

@@ -260,8 +260,12 @@ impl Core {
             .clear_counter(&account_key(tenant, kind, &login))
             .await?;
         if let Some(ip) = ip {
+            // Counters are keyed by the address as the server prints it (`::1`, `10.0.0.1`).
+            let ip: std::net::IpAddr = ip.trim().parse().map_err(|_| {
+                CoreError::field("ip", "invalid_ip", format!("{ip:?} is not an IP address"))
+            })?;
             self.store
-                .clear_counter(&account_ip_key(tenant, kind, &login, ip.trim()))
+                .clear_counter(&account_ip_key(tenant, kind, &login, &ip.to_string()))
                 .await?;
         }
         Ok(())
@@ -325,12 +329,14 @@ impl Core {
             self.audit(audit_fail(reason)).await;
             return Err(CoreError::InvalidCredentials);
         };
-        let result = match user.status {
-            UserStatus::Active => "success",
-            UserStatus::Disabled => "disabled",
-            UserStatus::Locked => "locked",
-        };
-        metrics::counter!("portcullis_logins_total", "result" => result).increment(1);
+        if user.status != UserStatus::Active {
+            let result = if user.status == UserStatus::Disabled {
+                "disabled"
+            } else {
+                "locked"
+            };
+            metrics::counter!("portcullis_logins_total", "result" => result).increment(1);
+        }
         match user.status {
             UserStatus::Active => {}
             UserStatus::Disabled => {
@@ -354,9 +360,11 @@ impl Core {
         if let Some(max_age) = tenant.password_policy.max_age()
             && self.now() >= user.password_changed_at.plus(max_age)
         {
+            metrics::counter!("portcullis_logins_total", "result" => "expired").increment(1);
             self.audit(audit_fail("password expired")).await;
             return Err(CoreError::PasswordExpired);
         }
+        metrics::counter!("portcullis_logins_total", "result" => "success").increment(1);
         if verified.needs_rehash {
             self.rehash(user, stored.as_deref(), req.password.clone())
                 .await;

@@ -170,6 +170,16 @@ impl Core {
 
     /// Checks an opaque token and, if it slides, records its use.
     pub async fn validate_opaque(&self, token: &str) -> CoreResult<OpaqueGrant> {
+        self.validate_opaque_in(token, None).await
+    }
+
+    /// As `validate_opaque`, refusing (before recording any use) a token of another tenant
+    /// than `tenant`: asking about another tenant's token must not keep it alive.
+    pub(crate) async fn validate_opaque_in(
+        &self,
+        token: &str,
+        tenant: Option<crate::ids::TenantId>,
+    ) -> CoreResult<OpaqueGrant> {
         if token.is_empty() || token.len() > 128 {
             return Err(invalid());
         }
@@ -204,6 +214,10 @@ impl Core {
             let dir = self.directory();
             let enabled = dir.app(s.session.app_id).is_some_and(|a| a.enabled)
                 && dir.tenant(s.session.tenant_id).is_some_and(|t| t.enabled);
+            let foreign = tenant.is_some_and(|t| t != s.session.tenant_id);
+            if foreign {
+                return Err(invalid());
+            }
             if revoked
                 || !enabled
                 || now >= s.record.expires_at()

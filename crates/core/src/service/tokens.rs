@@ -37,7 +37,7 @@ pub enum Introspection {
     },
 }
 
-fn looks_like_jwt(token: &str) -> bool {
+pub(crate) fn looks_like_jwt(token: &str) -> bool {
     token.bytes().filter(|b| *b == b'.').count() == 2
 }
 
@@ -155,12 +155,9 @@ impl Core {
         tenant: &crate::tenant::Tenant,
         token: &str,
     ) -> CoreResult<Option<Introspection>> {
-        let Ok(grant) = self.validate_opaque(token).await else {
+        let Ok(grant) = self.validate_opaque_in(token, Some(tenant.id)).await else {
             return Ok(None);
         };
-        if grant.session.tenant_id != tenant.id {
-            return Ok(None);
-        }
         let identity = self.identity_of(&grant).await?;
         let expires_at = grant
             .record

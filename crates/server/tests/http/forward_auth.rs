@@ -193,7 +193,11 @@ async fn forward_auth_answers_the_proxy() {
     ] {
         let resp = forward(
             &server,
-            &[("Authorization", &bearer), ("X-Original-URI", uri)],
+            &[
+                ("Authorization", &bearer),
+                ("X-Original-Method", "GET"),
+                ("X-Original-URI", uri),
+            ],
         )
         .await;
         assert_eq!(resp.status(), 403, "{uri}");
@@ -210,7 +214,15 @@ async fn forward_auth_answers_the_proxy() {
         ("Auth-Key", jfw.as_str()),
         ("Cookie", cookie.as_str()),
     ] {
-        let resp = forward(&server, &[(name, value), ("X-Original-URI", "/v1/cart")]).await;
+        let resp = forward(
+            &server,
+            &[
+                (name, value),
+                ("X-Original-Method", "GET"),
+                ("X-Original-URI", "/v1/cart"),
+            ],
+        )
+        .await;
         assert_eq!(resp.status(), 200, "{name}");
         assert_eq!(resp.headers()["x-auth-profiles"], "buyer,shopper");
     }
@@ -231,8 +243,19 @@ async fn forward_auth_answers_the_proxy() {
     assert_eq!(resp.status(), 403);
     let resp = forward(
         &server,
+        &[("Authorization", &bearer), ("X-Original-URI", "/v1/orders")],
+    )
+    .await;
+    assert_eq!(resp.status(), 403, "no method, no guess");
+    assert_eq!(
+        resp.headers()["x-auth-reason"],
+        "the proxy sent no X-Original-Method"
+    );
+    let resp = forward(
+        &server,
         &[
             ("Authorization", &bearer),
+            ("X-Original-Method", "GET"),
             ("X-Original-URI", "/v1/orders/../admin"),
         ],
     )
@@ -366,6 +389,7 @@ async fn opaque_tokens_end_with_their_app() {
                 &server,
                 &[
                     ("Auth-Token", t.as_str()),
+                    ("X-Original-Method", "GET"),
                     ("X-Original-URI", "/v1/orders/1"),
                 ],
             )

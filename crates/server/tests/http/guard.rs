@@ -19,7 +19,7 @@ fn provisioning() -> String {
 }
 
 async fn serve_example(issuer: &str) -> String {
-    let app = orders_example::app(&orders_example::guard(issuer));
+    let app = orders_example::app(&orders_example::guard(issuer, "acme"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
