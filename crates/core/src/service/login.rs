@@ -256,18 +256,39 @@ impl Core {
         ip: Option<&str>,
     ) -> CoreResult<()> {
         let login = normalize_login(login);
+        // Counters exist for unknown names too, but an operator naming one has made a typo.
+        let user = self
+            .store
+            .find_user(tenant.id, kind, &login)
+            .await?
+            .ok_or(CoreError::NotFound("user"))?;
+        // Counters are keyed by the address as the server prints it (`::1`, `10.0.0.1`).
+        let ip: Option<std::net::IpAddr> = ip
+            .map(|ip| {
+                ip.trim().parse().map_err(|_| {
+                    CoreError::field("ip", "invalid_ip", format!("{ip:?} is not an IP address"))
+                })
+            })
+            .transpose()?;
         self.store
             .clear_counter(&account_key(tenant, kind, &login))
             .await?;
         if let Some(ip) = ip {
-            // Counters are keyed by the address as the server prints it (`::1`, `10.0.0.1`).
-            let ip: std::net::IpAddr = ip.trim().parse().map_err(|_| {
-                CoreError::field("ip", "invalid_ip", format!("{ip:?} is not an IP address"))
-            })?;
             self.store
                 .clear_counter(&account_ip_key(tenant, kind, &login, &ip.to_string()))
                 .await?;
         }
+        self.audit(AuditRecord {
+            action: "login.unlocked",
+            tenant: Some(tenant.id),
+            user: Some(user.id),
+            detail: ip.map_or_else(
+                || "by an operator".to_owned(),
+                |ip| format!("by an operator, and from {ip}"),
+            ),
+            ..Default::default()
+        })
+        .await;
         Ok(())
     }
 

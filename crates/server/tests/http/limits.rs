@@ -100,6 +100,25 @@ async fn concurrent_guesses_stop_at_the_limit() {
         server.login("alice@example.com", PASSWORD).await.status(),
         200
     );
+    // The unlock is in the audit trail; a name nobody has, or a bad address, is an error.
+    let out = server.cli(&["audit", "--tenant", "acme", "--json"]).await;
+    assert!(out.stdout.contains("login.unlocked"), "{}", out.stdout);
+    for (login, extra) in [
+        ("nobody@example.com", None),
+        ("alice@example.com", Some("not-an-ip")),
+    ] {
+        let mut args = vec!["user", "unlock", "--tenant", "acme", "--login", login];
+        if let Some(ip) = extra {
+            args.extend(["--ip", ip]);
+        }
+        let out = server.cli(&args).await;
+        assert!(!out.ok, "{args:?}");
+        assert!(
+            out.stderr.contains(extra.unwrap_or("not found")),
+            "{}",
+            out.stderr
+        );
+    }
 }
 
 async fn successes_do_not_lock_an_account() {
