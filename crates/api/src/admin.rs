@@ -64,18 +64,13 @@ fn profile_body(p: Profile) -> ProfileBody {
 }
 
 fn rule(k: usize, r: RuleBody) -> Result<RouteRule, ApiError> {
-    let right = match r.right.as_str() {
-        "none" => Right::None,
-        "read" => Right::Read,
-        "read-write" => Right::ReadWrite,
-        _ => {
-            return Err(ApiError::field(
-                &format!("rules[{k}].right"),
-                "invalid_rule",
-                "right must be none, read or read-write",
-            ));
-        }
-    };
+    let right = Right::parse(&r.right).ok_or_else(|| {
+        ApiError::field(
+            &format!("rules[{k}].right"),
+            "invalid_rule",
+            "right must be none, read or read-write",
+        )
+    })?;
     Ok(RouteRule {
         route: r.route,
         right,

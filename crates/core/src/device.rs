@@ -92,11 +92,11 @@ impl DeviceReport {
             return Err("code");
         }
         let fields = [
-            ("type", &self.kind),
+            ("kind", &self.kind),
             ("name", &self.name),
-            ("osDevice", &self.os),
-            ("appVersionNumber", &self.app_version),
-            ("token", &self.push_token),
+            ("os", &self.os),
+            ("app_version", &self.app_version),
+            ("push_token", &self.push_token),
         ];
         for (name, value) in fields {
             if value.as_deref().is_some_and(|v| !ok(v)) {
@@ -138,6 +138,6 @@ mod tests {
             push_token: Some("x".repeat(MAX_FIELD_CHARS + 1)),
             ..good
         };
-        assert_eq!(long.validate(), Err("token"));
+        assert_eq!(long.validate(), Err("push_token"));
     }
 }

@@ -142,6 +142,10 @@ fn jfw_field(core: &str) -> String {
     match core {
         "email" => "emailAddress",
         "phone" => "phoneNumber",
+        "kind" => "type",
+        "os" => "osDevice",
+        "app_version" => "appVersionNumber",
+        "push_token" => "token",
         other => other,
     }
     .to_owned()

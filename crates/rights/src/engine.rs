@@ -61,7 +61,7 @@ impl CompiledRule {
         };
         fits && self.segments.iter().zip(path).all(|(s, p)| match s {
             Segment::Literal(l) => l == p,
-            Segment::Param => !p.is_empty(),
+            Segment::Param => true, // `path_segments` drops empty segments
         })
     }
 

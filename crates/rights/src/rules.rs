@@ -25,6 +25,12 @@ pub enum Right {
 }
 
 impl Right {
+    /// `none`, `read` or `read-write`, as `as_str` writes them.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Right::None, Right::Read, Right::ReadWrite]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
     pub fn as_str(self) -> &'static str {
         match self {
             Right::None => "none",

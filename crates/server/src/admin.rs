@@ -393,12 +393,12 @@ fn parse_rule(s: &str) -> anyhow::Result<RouteRule> {
     let (lhs, right) = s
         .rsplit_once('=')
         .ok_or_else(|| anyhow!("rule {s:?}: expected [METHODS ]ROUTE=RIGHT"))?;
-    let right = match right.trim() {
-        "none" => Right::None,
-        "read" => Right::Read,
-        "read-write" => Right::ReadWrite,
-        other => bail!("rule {s:?}: right {other:?} is not none, read or read-write"),
-    };
+    let right = Right::parse(right.trim()).ok_or_else(|| {
+        anyhow!(
+            "rule {s:?}: right {:?} is not none, read or read-write",
+            right.trim()
+        )
+    })?;
     // The route is the last word; the methods, comma-separated, come before it.
     let lhs = lhs.trim();
     let (methods, route): (Option<Vec<String>>, &str) = match lhs.rsplit_once(' ') {
