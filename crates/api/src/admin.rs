@@ -4,14 +4,16 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Bearer, Json};
+use crate::extract::{Bearer, Json, Query};
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::Method;
-use portcullis_core::CoreError;
+use portcullis_core::audit::AuditFilter;
 use portcullis_core::ids::UserId;
 use portcullis_core::profile::{Profile, Right, RouteRule};
 use portcullis_core::service::Identity;
 use portcullis_core::user::User;
+use portcullis_core::user::UserKind;
+use portcullis_core::{CoreError, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -202,4 +204,121 @@ pub async fn set_user_profiles(
         .set_user_profiles(&user, &body.profiles, &format!("operator {}", me.subject))
         .await?;
     Ok(axum::Json(UserProfiles { profiles }))
+}
+
+/// Filters of the audit query; every one is optional.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Only this user's events (their id).
+    user: Option<String>,
+    /// Only events of users of this kind: operator, customer, supplier or guest.
+    kind: Option<String>,
+    /// Only this action (`login.failed`) or family of actions (`login`).
+    action: Option<String>,
+    /// Only events at or after this time (RFC 3339).
+    since: Option<String>,
+    /// Only events before this time (RFC 3339).
+    until: Option<String>,
+    /// At most this many, newest first (1 to 1000; default 100).
+    limit: Option<u32>,
+}
+
+/// One audit event. `detail` is the internal reason, never shown to the user concerned.
+#[derive(Serialize, ToSchema)]
+pub struct AuditEventBody {
+    #[schema(example = "2026-11-23T10:00:00Z")]
+    at: String,
+    #[schema(example = "login.failed")]
+    action: String,
+    user: Option<String>,
+    client_id: Option<String>,
+    session: Option<String>,
+    ip: Option<String>,
+    detail: String,
+}
+
+fn time_param(name: &str, value: Option<String>) -> Result<Option<Timestamp>, ApiError> {
+    value
+        .map(|v| {
+            Timestamp::parse_rfc3339(&v).ok_or_else(|| {
+                ApiError::field(name, "invalid_time", "an RFC 3339 time is expected")
+            })
+        })
+        .transpose()
+}
+
+/// The caller's tenant's audit trail: logins, refreshes, reuse, revocations, password
+/// resets and changes, lockouts and admin changes, with who, when, from which address and app.
+#[utoipa::path(get, path = "/v1/admin/audit", tag = "admin",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "Matching events, newest first", body = Vec<AuditEventBody>),
+        (status = 400, description = "A bad filter", body = ErrorBody),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 403, description = "Not an operator allowed this route", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn audit(
+    State(core): State<AppState>,
+    method: Method,
+    uri: OriginalUri,
+    Bearer(token): Bearer,
+    Query(q): Query<AuditQuery>,
+) -> Result<axum::Json<Vec<AuditEventBody>>, ApiError> {
+    let me = caller(&core, &token, &method, &uri).await?;
+    let tenant = core.tenant_by_slug(&me.tenant)?;
+    let user_id = match q.user {
+        None => None,
+        Some(id) => Some(user_of(&core, &me, &id).await?.id),
+    };
+    let user_kind = q
+        .kind
+        .map(|k| {
+            UserKind::parse(&k).ok_or_else(|| {
+                ApiError::field(
+                    "kind",
+                    "invalid_kind",
+                    "operator, customer, supplier or guest",
+                )
+            })
+        })
+        .transpose()?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::field(
+            "limit",
+            "invalid_limit",
+            "between 1 and 1000",
+        ));
+    }
+    let filter = AuditFilter {
+        tenant_id: Some(tenant.id),
+        user_id,
+        user_kind,
+        action: q.action,
+        since: time_param("since", q.since)?,
+        until: time_param("until", q.until)?,
+        limit,
+    };
+    let dir = core.directory();
+    let events = core.audit_events(&filter).await?;
+    Ok(axum::Json(
+        events
+            .into_iter()
+            .map(|e| AuditEventBody {
+                at: e.at.to_rfc3339(),
+                action: e.action,
+                user: e.user_id.map(|u| u.to_string()),
+                client_id: e
+                    .app_id
+                    .and_then(|a| dir.app(a))
+                    .map(|a| a.client_id.clone()),
+                session: e.session_id.map(|s| s.to_string()),
+                ip: e.ip,
+                detail: e.detail,
+            })
+            .collect(),
+    ))
 }

@@ -60,6 +60,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::list_profiles))
         .routes(routes!(admin::save_profile))
         .routes(routes!(admin::user_profiles, admin::set_user_profiles))
+        .routes(routes!(admin::audit))
         .routes(routes!(devices::sign_out_device))
         .routes(routes!(password::forgot_password))
         .routes(routes!(password::reset_password))

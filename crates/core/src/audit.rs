@@ -3,6 +3,7 @@
 
 use crate::clock::Timestamp;
 use crate::ids::{AppId, AuditId, SessionId, TenantId, UserId};
+use crate::user::UserKind;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditEvent {
@@ -31,6 +32,13 @@ pub struct RequestContext {
 pub struct AuditFilter {
     pub tenant_id: Option<TenantId>,
     pub user_id: Option<UserId>,
+    /// Events of users of this kind.
+    pub user_kind: Option<UserKind>,
+    /// An action (`login.failed`) or a family of them (`login`: `login.*`).
+    pub action: Option<String>,
     pub since: Option<Timestamp>,
+    /// Events strictly before this time.
+    pub until: Option<Timestamp>,
+    /// At most this many, newest first; 0 means 1000.
     pub limit: u32,
 }

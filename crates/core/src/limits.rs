@@ -57,9 +57,43 @@ pub fn counter_key(parts: &[&str]) -> SecretHash {
     SecretHash::of(&parts.join("\u{1f}"))
 }
 
+/// The source a per-address limit counts: an IPv4 address, or the /64 network of an IPv6
+/// one (one host usually holds a whole /64, so counting single IPv6 addresses would let it
+/// rotate past any limit). Text that is not an address is counted as it is.
+pub fn limit_source(ip: &str) -> String {
+    match ip
+        .trim()
+        .parse::<std::net::IpAddr>()
+        .map(|ip| ip.to_canonical())
+    {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let net = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("{}/64", std::net::Ipv6Addr::from(net))
+        }
+        Ok(v4) => v4.to_string(),
+        Err(_) => ip.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_addresses_are_counted_by_their_64_network() {
+        assert_eq!(limit_source("203.0.113.7"), "203.0.113.7");
+        assert_eq!(limit_source("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(limit_source("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            limit_source("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            limit_source("2001:db8:1:2::9")
+        );
+        assert_ne!(
+            limit_source("2001:db8:1:3::1"),
+            limit_source("2001:db8:1:2::1")
+        );
+        assert_eq!(limit_source("not an address"), "not an address");
+    }
 
     #[test]
     fn windows_are_aligned_and_retry_after_reaches_the_end() {

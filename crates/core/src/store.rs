@@ -151,6 +151,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Counts of rows per entity, for `migrate-store` and diagnostics.
     async fn counts(&self) -> StoreResult<Vec<(&'static str, i64)>>;
+    /// Outbox messages not sent: (`pending` | `dead`, count), both always present.
+    async fn outbox_depth(&self) -> StoreResult<Vec<(&'static str, i64)>>;
+    /// The connection pools' state, for metrics; no database round trip.
+    fn pool_state(&self) -> Vec<PoolState>;
 
     /// Every refresh token of a session, rotated ones included.
     async fn list_refresh_tokens(&self, session: SessionId) -> StoreResult<Vec<RefreshRecord>>;
@@ -271,6 +275,15 @@ pub trait Store: Send + Sync + 'static {
     async fn clear_counter(&self, key: &SecretHash) -> StoreResult<()>;
     /// Forgets windows that started before `before`.
     async fn prune_counters(&self, before: Timestamp) -> StoreResult<u64>;
+}
+
+/// A connection pool: connections open, idle among them, and the most it may open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolState {
+    pub pool: &'static str,
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
 }
 
 /// Implements [`Store`] for a type whose inherent methods carry the trait's names and
@@ -476,6 +489,12 @@ macro_rules! impl_store_by_delegation {
             }
             async fn counts(&self) -> $crate::store::StoreResult<Vec<(&'static str, i64)>> {
                 self.counts().await
+            }
+            async fn outbox_depth(&self) -> $crate::store::StoreResult<Vec<(&'static str, i64)>> {
+                self.outbox_depth().await
+            }
+            fn pool_state(&self) -> Vec<$crate::store::PoolState> {
+                self.pool_state()
             }
             async fn list_refresh_tokens(
                 &self,

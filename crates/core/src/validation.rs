@@ -36,6 +36,14 @@ impl Validator {
         self.verified.insert(hash, claims);
     }
 
+    /// Entries of the verified-token cache, and revocations remembered.
+    pub fn sizes(&self) -> (u64, usize) {
+        let revoked = self.revoked.read().unwrap_or_else(|e| e.into_inner()).len();
+        // moka counts lazily; settle the pending inserts first.
+        self.verified.run_pending_tasks();
+        (self.verified.entry_count(), revoked)
+    }
+
     pub fn is_revoked(&self, sid: &SessionId) -> bool {
         self.revoked
             .read()

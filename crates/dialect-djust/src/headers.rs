@@ -139,8 +139,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(None));
         }
-        serde_json::from_slice(&body)
-            .map(|v| OptionalJson(Some(v)))
+        // `null` is no body too.
+        serde_json::from_slice::<Option<T>>(&body)
+            .map(OptionalJson)
             .map_err(|e| DjError::bad_request("malformed_json", format!("malformed JSON: {e}")))
     }
 }

@@ -120,7 +120,7 @@ pub struct TokenQuery {
         ("dj-api-key" = String, Header, description = "API key of the client app"),
     ),
     responses(
-        (status = 200, description = "true or false", body = bool),
+        (status = 200, description = "true or false", body = bool, content_type = "application/json"),
         (status = 400, description = "token missing, bad dj-client", body = ErrorDto),
         (status = 401, description = "Bad dj-api-key", body = ErrorDto),
     ))]
@@ -183,6 +183,7 @@ pub async fn refresh_token(
     request_body(content = Option<RefreshRequest>, description = "Optional: another refresh token to revoke"),
     responses(
         (status = 200, description = "Revoked; empty body"),
+        (status = 400, description = "Bad dj-client, malformed JSON", body = ErrorDto),
         (status = 401, description = "No valid Bearer token", body = ErrorDto),
     ))]
 pub async fn revoke_token(

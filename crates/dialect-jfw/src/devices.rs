@@ -82,6 +82,7 @@ fn required(value: Option<String>, field: &str) -> Result<String, JfwError> {
     ),
     responses(
         (status = 201, description = "The device", body = Envelope<DeviceData>),
+        (status = 404, description = "Unknown brand", body = ErrorEnvelope),
         (status = 400, description = "Missing or invalid field", body = ErrorEnvelope),
         (status = 401, description = "Missing or invalid Auth-Key", body = ErrorEnvelope),
         (status = 409, description = "The device is signed in by another user", body = ErrorEnvelope),
@@ -123,6 +124,8 @@ pub async fn create(
     ),
     responses(
         (status = 200, description = "The device", body = Envelope<DeviceData>),
+        (status = 400, description = "Missing Brand-URL, or a malformed body", body = ErrorEnvelope),
+        (status = 401, description = "An invalid Auth-Key (it is optional)", body = ErrorEnvelope),
         (status = 404, description = "No device with this code", body = ErrorEnvelope),
         (status = 429, description = "Too many requests", body = ErrorEnvelope),
     ))]
@@ -177,6 +180,7 @@ fn device_id(id: &str) -> Result<DeviceId, JfwError> {
     ),
     responses(
         (status = 201, description = "Linked; data is true", body = Envelope<bool>),
+        (status = 400, description = "Missing Brand-URL, or a malformed body", body = ErrorEnvelope),
         (status = 401, description = "Missing or invalid Auth-Key", body = ErrorEnvelope),
         (status = 404, description = "Unknown user or device", body = ErrorEnvelope),
         (status = 409, description = "The device is signed in by another user", body = ErrorEnvelope),
@@ -211,6 +215,7 @@ pub async fn link(
     ),
     responses(
         (status = 200, description = "The devices", body = Envelope<Vec<DeviceData>>),
+        (status = 400, description = "Missing Brand-URL, or a malformed body", body = ErrorEnvelope),
         (status = 401, description = "Missing or invalid Auth-Key", body = ErrorEnvelope),
         (status = 404, description = "Not the signed-in user", body = ErrorEnvelope),
     ))]
@@ -241,6 +246,7 @@ pub async fn list(
     ),
     responses(
         (status = 200, description = "Signed out; data is true", body = Envelope<bool>),
+        (status = 400, description = "Missing Brand-URL, or a malformed body", body = ErrorEnvelope),
         (status = 401, description = "Missing or invalid Auth-Key", body = ErrorEnvelope),
         (status = 404, description = "Unknown device, or not the signed-in user", body = ErrorEnvelope),
     ))]

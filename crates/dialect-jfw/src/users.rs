@@ -153,6 +153,7 @@ pub struct RefreshRequest {
     params(("Brand-URL" = String, Header, description = "The brand (tenant)")),
     responses(
         (status = 200, description = "New keys", body = Envelope<AuthData>),
+        (status = 404, description = "Unknown brand", body = ErrorEnvelope),
         (status = 400, description = "Missing refreshAuthKey", body = ErrorEnvelope),
         (status = 401, description = "Unknown, expired, revoked or reused refresh key", body = ErrorEnvelope),
     ))]
@@ -199,6 +200,7 @@ pub struct RegisterRequest {
     params(("Brand-URL" = String, Header, description = "The brand (tenant)")),
     responses(
         (status = 201, description = "Registered; data is the new user's id", body = Envelope<String>),
+        (status = 404, description = "Unknown brand", body = ErrorEnvelope),
         (status = 400, description = "Missing or invalid field, or a password the brand's policy refuses", body = ErrorEnvelope),
         (status = 409, description = "The username or e-mail address is taken", body = ErrorEnvelope),
         (status = 429, description = "Too many requests", body = ErrorEnvelope),
@@ -259,6 +261,8 @@ pub async fn register(
     ),
     responses(
         (status = 200, description = "Signed out; data is true", body = Envelope<bool>),
+        (status = 400, description = "Missing Brand-URL, or a malformed body", body = ErrorEnvelope),
+        (status = 404, description = "Unknown brand", body = ErrorEnvelope),
         (status = 401, description = "Missing or invalid Auth-Key", body = ErrorEnvelope),
     ))]
 pub async fn logout(State(state): S, authed: Authed) -> Result<Answer<bool>, JfwError> {

@@ -95,6 +95,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
+/// Path parameters; one that does not parse (a company id that is not a number, or too
+/// large) names nothing, so it is a 404 in JRNI's shape, not axum's plain-text 400.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = JrniError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, JrniError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Path(v))
+            .map_err(|_| JrniError::not_found())
+    }
+}
+
 /// An `Auth-Token` if the request has one: present means it must be valid (else 401).
 pub struct MaybeAuthed {
     pub app: App,

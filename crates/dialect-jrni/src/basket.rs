@@ -3,9 +3,9 @@
 //! the member) may add to it or check it out; a purchase is read by its long id, plus the
 //! member's token when a member bought it.
 
-use crate::auth::{Authed, Json, MaybeAuthed};
+use crate::auth::{Authed, Json, MaybeAuthed, Path};
 use crate::error::{ErrorBody, JrniError};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::Core;

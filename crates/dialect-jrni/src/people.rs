@@ -2,10 +2,10 @@
 //! administrator reads administrators of their own company; a member reads only themselves;
 //! an administrator of the company reads its members.
 
-use crate::auth::Authed;
+use crate::auth::{Authed, Path};
 use crate::error::{ErrorBody, JrniError};
 use crate::session::{person, session_company};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use portcullis_core::Core;
 use portcullis_core::user::{User, UserKind};
 use std::sync::Arc;

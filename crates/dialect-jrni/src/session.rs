@@ -1,9 +1,9 @@
 //! Logins (admin, member, either) and logout. A login answers JRNI's login resource and
 //! the token in the `Auth-Token` response header.
 
-use crate::auth::{App, Authed, Json};
+use crate::auth::{App, Authed, Json, Path};
 use crate::error::{ErrorBody, JrniError};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::Core;
@@ -177,6 +177,7 @@ async fn login(
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in; the token is also in the Auth-Token header", body = LoginResource),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "Unknown App-Id or bad credentials", body = ErrorBody),
     ))]
 pub async fn login_admin(
@@ -193,6 +194,7 @@ pub async fn login_admin(
     request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResource),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "An administrator of another company", body = ErrorBody),
         (status = 404, description = "Unknown company", body = ErrorBody),
@@ -210,7 +212,7 @@ pub async fn login_admin_company(
 #[utoipa::path(post, path = "/api/v5/login/member", tag = "jrni",
     params(("App-Id" = String, Header)),
     request_body = LoginRequest,
-    responses((status = 200, body = LoginResource), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = LoginResource), (status = 400, description = "Malformed JSON", body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn login_member(
     State(core): S,
     app: App,
@@ -223,7 +225,7 @@ pub async fn login_member(
 #[utoipa::path(post, path = "/api/v5/{company_id}/login", tag = "jrni",
     params(("App-Id" = String, Header), ("company_id" = i64, Path)),
     request_body = LoginRequest,
-    responses((status = 200, body = LoginResource), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = LoginResource), (status = 400, description = "Malformed JSON", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn login_company_member(
     State(core): S,
     app: App,
@@ -237,7 +239,7 @@ pub async fn login_company_member(
 #[utoipa::path(post, path = "/api/v5/login", tag = "jrni",
     params(("App-Id" = String, Header)),
     request_body = LoginRequest,
-    responses((status = 200, body = LoginResource), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = LoginResource), (status = 400, description = "Malformed JSON", body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn login_any(
     State(core): S,
     app: App,

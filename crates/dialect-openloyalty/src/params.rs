@@ -3,10 +3,13 @@
 //! `reset[plainPassword]`.
 
 use crate::error::OlError;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
+use portcullis_core::audit::RequestContext;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
 pub struct Params(pub HashMap<String, String>);
 
@@ -77,5 +80,26 @@ impl<S: Send + Sync> FromRequest<S> for Params {
             out.extend(pairs);
         }
         Ok(Params(out))
+    }
+}
+
+/// Where the request came from (the client's address, after trusted proxies, and its user
+/// agent), for the login limits and the audit trail.
+pub struct Client(pub RequestContext);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(256).collect());
+        Ok(Client(RequestContext { ip, user_agent }))
     }
 }

@@ -2,10 +2,11 @@
 
 use crate::OlState;
 use crate::error::OlError;
-use crate::params::Params;
+use crate::params::{Client, Params};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use portcullis_core::app::{ClientApp, Grant};
+use portcullis_core::audit::RequestContext;
 use portcullis_core::policy::Violation;
 use portcullis_core::service::{ForgotPassword, PasswordLogin, TokenOptions};
 use portcullis_core::session::Session;
@@ -136,6 +137,7 @@ type Tokens = (
 async fn login(
     state: &OlState,
     headers: &HeaderMap,
+    ctx: RequestContext,
     params: Params,
     kind: UserKind,
     store: Option<String>,
@@ -152,7 +154,7 @@ async fn login(
         kind: Some(kind),
         store,
         store_view: None,
-        ctx: Default::default(),
+        ctx,
     };
     Ok(tokens(
         state
@@ -165,46 +167,66 @@ async fn login(
 /// Admin login.
 #[utoipa::path(post, path = "/api/admin/login_check", tag = "openloyalty",
     request_body(content = Object, description = "username and password (or _username, _password), form-encoded or JSON"),
-    responses((status = 200, body = TokenResponse), (status = 401, description = "{\"code\":401,\"message\":\"Bad credentials\"}")))]
+    responses((status = 200, body = TokenResponse), (status = 400, description = "Malformed body"), (status = 401, description = "{\"code\":401,\"message\":\"Bad credentials\"}")))]
 pub async fn admin_login(
     State(state): S,
     headers: HeaderMap,
+    Client(ctx): Client,
     params: Params,
 ) -> Result<Tokens, OlError> {
-    login(&state, &headers, params, UserKind::Operator, None).await
+    login(&state, &headers, ctx, params, UserKind::Operator, None).await
 }
 
 /// Customer (member) login to a store.
 #[utoipa::path(post, path = "/api/{storeCode}/member/login_check", tag = "openloyalty",
     params(("storeCode" = String, Path)),
     request_body(content = Object, description = "username and password"),
-    responses((status = 200, body = TokenResponse), (status = 401), (status = 404, description = "Unknown store")))]
+    responses((status = 200, body = TokenResponse), (status = 400, description = "Malformed body"), (status = 401), (status = 404, description = "Unknown store")))]
 pub async fn member_login(
     State(state): S,
     headers: HeaderMap,
+    Client(ctx): Client,
     Path(store): Path<String>,
     params: Params,
 ) -> Result<Tokens, OlError> {
-    login(&state, &headers, params, UserKind::Customer, Some(store)).await
+    login(
+        &state,
+        &headers,
+        ctx,
+        params,
+        UserKind::Customer,
+        Some(store),
+    )
+    .await
 }
 
 /// Alias of the member login.
 #[utoipa::path(post, path = "/api/{storeCode}/customer/login_check", tag = "openloyalty",
     params(("storeCode" = String, Path)),
     request_body(content = Object, description = "username and password"),
-    responses((status = 200, body = TokenResponse), (status = 401), (status = 404)))]
+    responses((status = 200, body = TokenResponse), (status = 400, description = "Malformed body"), (status = 401), (status = 404)))]
 pub async fn customer_login(
     State(state): S,
     headers: HeaderMap,
+    Client(ctx): Client,
     Path(store): Path<String>,
     params: Params,
 ) -> Result<Tokens, OlError> {
-    login(&state, &headers, params, UserKind::Customer, Some(store)).await
+    login(
+        &state,
+        &headers,
+        ctx,
+        params,
+        UserKind::Customer,
+        Some(store),
+    )
+    .await
 }
 
 async fn refresh(
     state: &OlState,
     headers: &HeaderMap,
+    ctx: &RequestContext,
     params: Params,
     kind: UserKind,
 ) -> Result<Tokens, OlError> {
@@ -216,7 +238,7 @@ async fn refresh(
     Ok(tokens(
         state
             .core
-            .refresh_with(&app, &token, &Default::default(), options(state))
+            .refresh_with(&app, &token, ctx, options(state))
             .await?,
     ))
 }
@@ -224,28 +246,30 @@ async fn refresh(
 /// Admin token refresh (the refresh token's lifetime slides).
 #[utoipa::path(post, path = "/api/token/refresh", tag = "openloyalty",
     request_body(content = Object, description = "refresh_token"),
-    responses((status = 200, body = TokenResponse), (status = 401)))]
+    responses((status = 200, body = TokenResponse), (status = 400, description = "Malformed body"), (status = 401)))]
 pub async fn admin_refresh(
     State(state): S,
     headers: HeaderMap,
+    Client(ctx): Client,
     params: Params,
 ) -> Result<Tokens, OlError> {
-    refresh(&state, &headers, params, UserKind::Operator).await
+    refresh(&state, &headers, &ctx, params, UserKind::Operator).await
 }
 
 /// Customer token refresh.
 #[utoipa::path(post, path = "/api/{storeCode}/token/refresh", tag = "openloyalty",
     params(("storeCode" = String, Path)),
     request_body(content = Object, description = "refresh_token"),
-    responses((status = 200, body = TokenResponse), (status = 401), (status = 404)))]
+    responses((status = 200, body = TokenResponse), (status = 400, description = "Malformed body"), (status = 401), (status = 404)))]
 pub async fn store_refresh(
     State(state): S,
     headers: HeaderMap,
+    Client(ctx): Client,
     Path(store): Path<String>,
     params: Params,
 ) -> Result<Tokens, OlError> {
     store_code(&state, &tenant(&state, &headers)?, &store)?;
-    refresh(&state, &headers, params, UserKind::Customer).await
+    refresh(&state, &headers, &ctx, params, UserKind::Customer).await
 }
 
 /// The JWT of the request, checked: 401 with Open Loyalty's messages otherwise.
@@ -276,11 +300,15 @@ fn jwt(state: &OlState, headers: &HeaderMap) -> Result<std::sync::Arc<AccessClai
 /// Logout: the JWT and all the user's refresh tokens stop working.
 #[utoipa::path(get, path = "/api/token/revoke", tag = "openloyalty",
     responses((status = 200, description = "Revoked, no content"), (status = 401)))]
-pub async fn revoke(State(state): S, headers: HeaderMap) -> Result<StatusCode, OlError> {
+pub async fn revoke(
+    State(state): S,
+    headers: HeaderMap,
+    Client(ctx): Client,
+) -> Result<StatusCode, OlError> {
     let claims = jwt(&state, &headers)?;
     state
         .core
-        .logout_everywhere(&claims, &Default::default())
+        .logout_everywhere(&claims, &ctx)
         .await
         .map_err(OlError::from_token)?;
     Ok(StatusCode::OK)
@@ -293,6 +321,7 @@ fn success() -> axum::Json<Value> {
 async fn reset_request(
     state: &OlState,
     headers: &HeaderMap,
+    ctx: RequestContext,
     params: Params,
     kind: UserKind,
 ) -> Result<axum::Json<Value>, OlError> {
@@ -312,7 +341,7 @@ async fn reset_request(
         redirect_url: format!("https://{host}/password/reset"),
         kind: Some(kind),
         locale: None,
-        ctx: Default::default(),
+        ctx,
         refuse_if_pending: true,
         accept_username: true,
     };
@@ -336,11 +365,12 @@ async fn reset_request(
 pub async fn customer_reset_request(
     State(state): S,
     headers: HeaderMap,
+    Client(ctx): Client,
     Path(store): Path<String>,
     params: Params,
 ) -> Result<axum::Json<Value>, OlError> {
     store_code(&state, &tenant(&state, &headers)?, &store)?;
-    reset_request(&state, &headers, params, UserKind::Customer).await
+    reset_request(&state, &headers, ctx, params, UserKind::Customer).await
 }
 
 /// Admin password reset request.
@@ -350,9 +380,10 @@ pub async fn customer_reset_request(
 pub async fn admin_reset_request(
     State(state): S,
     headers: HeaderMap,
+    Client(ctx): Client,
     params: Params,
 ) -> Result<axum::Json<Value>, OlError> {
-    reset_request(&state, &headers, params, UserKind::Operator).await
+    reset_request(&state, &headers, ctx, params, UserKind::Operator).await
 }
 
 /// Open Loyalty's policy messages, in its order.
@@ -419,6 +450,7 @@ fn form_error(e: CoreError, field: &'static str, others: &[&'static str]) -> OlE
 pub async fn reset(
     State(state): S,
     headers: HeaderMap,
+    Client(ctx): Client,
     params: Params,
 ) -> Result<axum::Json<Value>, OlError> {
     let tenant = tenant(&state, &headers)?;
@@ -432,7 +464,7 @@ pub async fn reset(
         .or_else(|_| app_for(&state, &tenant, UserKind::Operator))?;
     state
         .core
-        .reset_password(&app, &token, Zeroizing::new(password), &Default::default())
+        .reset_password(&app, &token, Zeroizing::new(password), &ctx)
         .await
         .map_err(|e| form_error(e, "plainPassword", &[]))?;
     Ok(success())
@@ -441,6 +473,7 @@ pub async fn reset(
 async fn change(
     state: &OlState,
     headers: &HeaderMap,
+    ctx: &RequestContext,
     store: &str,
     params: Params,
     kind: UserKind,
@@ -474,12 +507,7 @@ async fn change(
     };
     state
         .core
-        .change_password(
-            &claims,
-            Zeroizing::new(current),
-            Zeroizing::new(new),
-            &Default::default(),
-        )
+        .change_password(&claims, Zeroizing::new(current), Zeroizing::new(new), ctx)
         .await
         .map_err(|e| form_error(e, "plainPassword", &["currentPassword", "plainPassword"]))?;
     Ok(success())
@@ -489,26 +517,28 @@ async fn change(
 #[utoipa::path(post, path = "/api/{storeCode}/customer/password/change", tag = "openloyalty",
     params(("storeCode" = String, Path)),
     request_body(content = Object, description = "currentPassword and plainPassword"),
-    responses((status = 200, description = "{\"success\":true}"), (status = 400, description = "Form errors"), (status = 401)))]
+    responses((status = 200, description = "{\"success\":true}"), (status = 400, description = "Form errors"), (status = 401), (status = 403, description = "A token of another kind of user"), (status = 404, description = "Unknown store")))]
 pub async fn customer_change(
     State(state): S,
     headers: HeaderMap,
+    Client(ctx): Client,
     Path(store): Path<String>,
     params: Params,
 ) -> Result<axum::Json<Value>, OlError> {
-    change(&state, &headers, &store, params, UserKind::Customer).await
+    change(&state, &headers, &ctx, &store, params, UserKind::Customer).await
 }
 
 /// Change the logged-in admin's password.
 #[utoipa::path(post, path = "/api/{storeCode}/admin/password/change", tag = "openloyalty",
     params(("storeCode" = String, Path)),
     request_body(content = Object, description = "currentPassword and plainPassword"),
-    responses((status = 200, description = "{\"success\":true}"), (status = 400), (status = 401)))]
+    responses((status = 200, description = "{\"success\":true}"), (status = 400), (status = 401), (status = 403, description = "A token of another kind of user"), (status = 404, description = "Unknown store")))]
 pub async fn admin_change(
     State(state): S,
     headers: HeaderMap,
+    Client(ctx): Client,
     Path(store): Path<String>,
     params: Params,
 ) -> Result<axum::Json<Value>, OlError> {
-    change(&state, &headers, &store, params, UserKind::Operator).await
+    change(&state, &headers, &ctx, &store, params, UserKind::Operator).await
 }

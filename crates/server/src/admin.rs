@@ -2,7 +2,8 @@
 //! directly; a running server picks their changes up from the change feed.
 
 use crate::cli::{
-    Format, KeyCommand, OutboxCommand, ProfileCommand, SessionCommand, UserCommand, UserRef,
+    AuditArgs, Format, KeyCommand, OutboxCommand, ProfileCommand, SessionCommand, UserCommand,
+    UserRef,
 };
 use anyhow::{Context, anyhow, bail};
 use portcullis_core::Core;
@@ -278,16 +279,9 @@ pub async fn key(core: &Core, cmd: KeyCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn audit(
-    core: &Core,
-    tenant: Option<String>,
-    user: Option<String>,
-    since: Option<String>,
-    limit: u32,
-    json: bool,
-) -> anyhow::Result<()> {
-    let tenant = tenant.map(|t| core.tenant_by_slug(&t)).transpose()?;
-    let user_id = match (&user, &tenant) {
+pub async fn audit(core: &Core, args: AuditArgs) -> anyhow::Result<()> {
+    let tenant = args.tenant.map(|t| core.tenant_by_slug(&t)).transpose()?;
+    let user_id = match (&args.user, &tenant) {
         (None, _) => None,
         (Some(_), None) => bail!("--user needs --tenant"),
         (Some(login), Some(t)) => {
@@ -301,15 +295,28 @@ pub async fn audit(
             Some(found.ok_or_else(|| anyhow!("no user {login:?} in tenant {}", t.slug))?)
         }
     };
-    let since = since.map(|s| parse_since(core, &s)).transpose()?;
+    let user_kind = args
+        .kind
+        .map(|k| UserKind::parse(&k).ok_or_else(|| anyhow!("--kind {k:?}: not a user kind")))
+        .transpose()?;
     let filter = AuditFilter {
         tenant_id: tenant.as_ref().map(|t| t.id),
         user_id,
-        since,
-        limit: limit.clamp(1, 100_000),
+        user_kind,
+        action: args.action,
+        since: args
+            .since
+            .map(|s| parse_time(core, "--since", &s))
+            .transpose()?,
+        until: args
+            .until
+            .map(|s| parse_time(core, "--until", &s))
+            .transpose()?,
+        limit: args.limit.clamp(1, 100_000),
     };
+    let json = args.json;
     let dir = core.directory();
-    for e in core.store().list_audit(&filter).await? {
+    for e in core.audit_events(&filter).await? {
         let slug = e
             .tenant_id
             .and_then(|id| dir.tenant(id))
@@ -341,12 +348,12 @@ pub async fn audit(
 }
 
 /// RFC 3339, or an age before now (`2h`).
-fn parse_since(core: &Core, s: &str) -> anyhow::Result<portcullis_core::Timestamp> {
+fn parse_time(core: &Core, flag: &str, s: &str) -> anyhow::Result<portcullis_core::Timestamp> {
     if let Some(t) = portcullis_core::Timestamp::parse_rfc3339(s) {
         return Ok(t);
     }
     let age = humantime::parse_duration(s)
-        .map_err(|_| anyhow!("--since {s:?}: not an RFC 3339 time nor an age like 2h"))?;
+        .map_err(|_| anyhow!("{flag} {s:?}: not an RFC 3339 time nor an age like 2h"))?;
     Ok(core.now().minus(age))
 }
 

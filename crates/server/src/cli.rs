@@ -56,24 +56,7 @@ pub enum Command {
     #[command(subcommand)]
     Profile(ProfileCommand),
     /// Show the audit trail, newest first.
-    Audit {
-        /// Only this tenant's events.
-        #[arg(long)]
-        tenant: Option<String>,
-        /// Only this user's events (e-mail or username; needs --tenant).
-        #[arg(long, value_name = "LOGIN")]
-        user: Option<String>,
-        /// Only events at or after this time: RFC 3339 (`2026-11-23T10:00:00Z`) or an age
-        /// (`2h`, `7d`).
-        #[arg(long, value_name = "TIME")]
-        since: Option<String>,
-        /// At most this many events.
-        #[arg(long, default_value_t = 100)]
-        limit: u32,
-        /// One JSON object a line.
-        #[arg(long)]
-        json: bool,
-    },
+    Audit(AuditArgs),
     /// See and act on queued e-mails.
     #[command(subcommand)]
     Outbox(OutboxCommand),
@@ -250,4 +233,34 @@ pub enum OutboxCommand {
         #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
         older_than: std::time::Duration,
     },
+}
+
+/// Filters of `portcullis audit`.
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// Only this tenant's events.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Only this user's events (e-mail or username; needs --tenant).
+    #[arg(long, value_name = "LOGIN")]
+    pub user: Option<String>,
+    /// Only events of users of this kind (operator, customer, supplier, guest).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only this action (`login.failed`) or family of actions (`login`).
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only events at or after this time: RFC 3339 (`2026-11-23T10:00:00Z`) or an age
+    /// (`2h`, `7d`).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only events before this time (RFC 3339 or an age, as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// At most this many events.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// One JSON object a line.
+    #[arg(long)]
+    pub json: bool,
 }

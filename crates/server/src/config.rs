@@ -133,6 +133,29 @@ pub struct HttpConfig {
     /// Which headers name the original request to forward-auth: `original`
     /// (X-Original-Method/URI, nginx) or `forwarded` (X-Forwarded-Method/Uri, Traefik, Caddy).
     pub forward_auth_headers: ForwardAuthHeaders,
+    /// Reverse proxies (addresses, `10.0.0.5`, or networks, `10.0.0.0/8`) whose
+    /// `X-Forwarded-For` is believed: the client's address, for limits and the audit trail,
+    /// is then the last address in that header that is not itself a trusted proxy. Empty:
+    /// the TCP peer.
+    pub trusted_proxies: Vec<String>,
+}
+
+impl HttpConfig {
+    /// `trusted_proxies` parsed: a bare address is a network of one.
+    pub fn trusted_proxies(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "invalid configuration: `http.trusted_proxies`: {p:?} is not an address or network like 10.0.0.0/8"
+                        )
+                    })
+            })
+            .collect()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,6 +173,7 @@ impl Default for HttpConfig {
             shutdown_grace: Duration::from_secs(10),
             forward_auth_cookie: "portcullis_token".to_owned(),
             forward_auth_headers: ForwardAuthHeaders::Original,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -449,6 +473,14 @@ impl Settings {
         }
         if self.outbox.max_attempts == 0 {
             anyhow::bail!("invalid configuration: `outbox.max_attempts` must be at least 1");
+        }
+        self.http.trusted_proxies()?;
+        if let Some(at) = &self.metrics.listen {
+            at.parse::<std::net::SocketAddr>().map_err(|_| {
+                anyhow::anyhow!(
+                    "invalid configuration: `metrics.listen`: {at:?} is not an address like 127.0.0.1:9090"
+                )
+            })?;
         }
         if self.http.body_limit < 1024 {
             anyhow::bail!("invalid configuration: `http.body_limit` must be at least 1024 bytes");

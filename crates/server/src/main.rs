@@ -2,6 +2,7 @@
 
 mod admin;
 mod cli;
+mod client_ip;
 mod config;
 mod demo;
 mod master_key;
@@ -78,13 +79,7 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Session(cmd) => admin::session(&core, cmd).await,
         Command::Key(cmd) => admin::key(&core, cmd).await,
         Command::Profile(cmd) => admin::profile(&core, cmd).await,
-        Command::Audit {
-            tenant,
-            user,
-            since,
-            limit,
-            json,
-        } => admin::audit(&core, tenant, user, since, limit, json).await,
+        Command::Audit(args) => admin::audit(&core, args).await,
         Command::Outbox(cmd) => admin::outbox(&core, cmd).await,
         Command::Serve { .. } | Command::Config(_) | Command::MigrateStore { .. } => Ok(()),
     }

@@ -6,6 +6,8 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use portcullis_core::Core;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Which API answered: set on the responses of each dialect's routes.
@@ -64,6 +66,18 @@ fn describe() {
         "portcullis_outbox_attempts_total",
         "E-mail delivery attempts by result (sent, retry, dead)"
     );
+    describe_gauge!(
+        "portcullis_outbox_messages",
+        "E-mails not sent, by status (pending, dead)"
+    );
+    describe_gauge!(
+        "portcullis_db_connections",
+        "Database connections by pool and state (open, idle, max)"
+    );
+    describe_gauge!(
+        "portcullis_cache_entries",
+        "Entries of the in-memory caches (verified_tokens, revoked_sessions, opaque_tokens, user_profiles)"
+    );
 }
 
 /// Counts and times every request, labelled by its route template (never the raw path, so
@@ -90,13 +104,39 @@ pub async fn track(req: Request, next: Next) -> Response {
     resp
 }
 
+/// Gauges read at scrape time: the database pools, the outbox and the caches.
+async fn sample(core: &Core) {
+    for p in core.store().pool_state() {
+        metrics::gauge!("portcullis_db_connections", "pool" => p.pool, "state" => "open")
+            .set(f64::from(p.open));
+        metrics::gauge!("portcullis_db_connections", "pool" => p.pool, "state" => "idle")
+            .set(f64::from(p.idle));
+        metrics::gauge!("portcullis_db_connections", "pool" => p.pool, "state" => "max")
+            .set(f64::from(p.max));
+    }
+    // The database may be down: the gauge keeps its last value and the scrape still answers.
+    match core.store().outbox_depth().await {
+        Ok(depth) => {
+            for (status, n) in depth {
+                metrics::gauge!("portcullis_outbox_messages", "status" => status).set(n as f64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "outbox depth not read for metrics"),
+    }
+    for (cache, n) in core.cache_sizes() {
+        metrics::gauge!("portcullis_cache_entries", "cache" => cache).set(n as f64);
+    }
+}
+
 /// Serves `GET /metrics` on its own listener until the process ends.
-pub async fn serve(listener: tokio::net::TcpListener, handle: PrometheusHandle) {
+pub async fn serve(listener: tokio::net::TcpListener, handle: PrometheusHandle, core: Arc<Core>) {
     let app = axum::Router::new().route(
         "/metrics",
         axum::routing::get(move || {
             let handle = handle.clone();
+            let core = core.clone();
             async move {
+                sample(&core).await;
                 (
                     [(
                         axum::http::header::CONTENT_TYPE,

@@ -67,6 +67,17 @@ pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+    // Outermost: every layer and handler sees the client's address, not the proxy's.
+    let trusted = settings.http.trusted_proxies()?;
+    let app = if trusted.is_empty() {
+        app
+    } else {
+        let trusted: Arc<[ipnet::IpNet]> = trusted.into();
+        app.layer(axum::middleware::from_fn_with_state(
+            trusted,
+            crate::client_ip::resolve,
+        ))
+    };
 
     let metrics = match &settings.metrics.listen {
         Some(at) => {
@@ -76,7 +87,11 @@ pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
             let metrics_addr = listener.local_addr()?;
             let handle = crate::metrics::install()?;
             tracing::info!(%metrics_addr, "metrics on http://{metrics_addr}/metrics");
-            Some(tokio::spawn(crate::metrics::serve(listener, handle)))
+            Some(tokio::spawn(crate::metrics::serve(
+                listener,
+                handle,
+                core.clone(),
+            )))
         }
         None => None,
     };

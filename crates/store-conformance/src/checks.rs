@@ -476,6 +476,7 @@ pub async fn audit_trail(store: S) {
     let w = world("acme");
     store.apply_provisioning(&w.plan()).await.unwrap();
     let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
+    store.insert_user(&alice, &[]).await.unwrap();
     let mut events = Vec::new();
     for (i, action) in ["login.failed", "login.succeeded", "refresh.reused"]
         .iter()
@@ -528,6 +529,54 @@ pub async fn audit_trail(store: S) {
         .await
         .unwrap();
     assert_eq!(one.len(), 1);
+    let family = |action: &str| AuditFilter {
+        action: Some(action.to_owned()),
+        ..Default::default()
+    };
+    let logins = store.list_audit(&family("login")).await.unwrap();
+    assert_eq!(logins, vec![events[1].clone(), events[0].clone()]);
+    let failed = store.list_audit(&family("login.failed")).await.unwrap();
+    assert_eq!(failed, vec![events[0].clone()]);
+    assert!(
+        store.list_audit(&family("log")).await.unwrap().is_empty(),
+        "whole names only"
+    );
+    assert!(
+        store
+            .list_audit(&family("login.%"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "no wildcards"
+    );
+    let before = store
+        .list_audit(&AuditFilter {
+            until: Some(T0.plus(secs(1))),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(before, vec![events[0].clone()]);
+    let customers = store
+        .list_audit(&AuditFilter {
+            user_kind: Some(alice.kind),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(customers.len(), 2, "alice's events, not the anonymous one");
+    let other_kind = UserKind::ALL
+        .into_iter()
+        .find(|k| *k != alice.kind)
+        .unwrap();
+    let none = store
+        .list_audit(&AuditFilter {
+            user_kind: Some(other_kind),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(none.is_empty());
     // Retention: events older than the cut go, the rest stay.
     assert_eq!(store.prune_audit(T0.plus(secs(1))).await.unwrap(), 1);
     let left = store
@@ -778,6 +827,10 @@ pub async fn outbox_claims_are_exclusive_and_retried(store: S) {
         ids.push(m.id);
         assert!(store.create_reset(&r, &m, &[]).await.unwrap());
     }
+    assert_eq!(
+        store.outbox_depth().await.unwrap(),
+        vec![("pending", 6), ("dead", 0)]
+    );
     // Four workers claim at once: each message goes to exactly one.
     let lease = T0.plus(secs(60));
     let mut tasks = Vec::new();
@@ -854,6 +907,16 @@ pub async fn outbox_claims_are_exclusive_and_retried(store: S) {
         .await
         .unwrap();
     assert_eq!(dead.len(), 1);
+    assert_eq!(
+        store.outbox_depth().await.unwrap(),
+        vec![("pending", 4), ("dead", 1)],
+        "sent messages are not counted"
+    );
+    let pools = store.pool_state();
+    assert!(
+        !pools.is_empty() && pools.iter().all(|p| p.idle <= p.open && p.open <= p.max),
+        "{pools:?}"
+    );
 
     // Not due before its retry time; due after (the other leases have expired by then too).
     let after = retry_at.plus(secs(61));

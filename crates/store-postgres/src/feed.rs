@@ -5,6 +5,7 @@ use crate::{PgStore, db_err};
 use portcullis_core::audit::{AuditEvent, AuditFilter};
 use portcullis_core::ids::{AppId, AuditId, SessionId, TenantId, UserId};
 use portcullis_core::session::{Change, ChangeKind};
+use portcullis_core::store::PoolState;
 use portcullis_core::{StoreError, StoreResult, Timestamp};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, query};
@@ -143,17 +144,47 @@ impl PgStore {
         let limit = if f.limit == 0 { 1000 } else { f.limit };
         let rows = query(
             "SELECT * FROM audit_events
-             WHERE ($1 IS NULL OR tenant_id = $1) AND ($2 IS NULL OR user_id = $2) AND ($3 IS NULL OR at >= $3)
+             WHERE ($1::uuid IS NULL OR tenant_id = $1) AND ($2::uuid IS NULL OR user_id = $2)
+               AND ($3::bigint IS NULL OR at >= $3) AND ($5::bigint IS NULL OR at < $5)
+               AND ($6::text IS NULL OR action = $6 OR left(action, length($6) + 1) = $6 || '.')
+               AND ($7::text IS NULL OR user_id IN (SELECT id FROM users WHERE kind = $7))
              ORDER BY at DESC, id DESC LIMIT $4",
         )
         .bind(f.tenant_id.map(|v| v.0))
         .bind(f.user_id.map(|v| v.0))
         .bind(f.since.map(|t| t.0))
         .bind(i64::from(limit))
+        .bind(f.until.map(|t| t.0))
+        .bind(f.action.as_deref())
+        .bind(f.user_kind.map(|k| k.as_str()))
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
         rows.iter().map(audit_from).collect()
+    }
+
+    pub(crate) fn pool_state(&self) -> Vec<PoolState> {
+        vec![PoolState {
+            pool: "main",
+            open: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }]
+    }
+
+    pub(crate) async fn outbox_depth(&self) -> StoreResult<Vec<(&'static str, i64)>> {
+        let row = query(
+            "SELECT COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0) AS pending,
+                    COALESCE(SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END), 0) AS dead
+             FROM outbox WHERE status != 'sent'",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(vec![
+            ("pending", get(&row, "pending")?),
+            ("dead", get(&row, "dead")?),
+        ])
     }
 
     pub(crate) async fn counts(&self) -> StoreResult<Vec<(&'static str, i64)>> {

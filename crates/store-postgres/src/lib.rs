@@ -124,10 +124,14 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
             StoreError::Conflict(format!("reference to a missing row: {}", d.message()))
         }
-        // 57014: statement timeout; 57P01..03: the server is shutting down or unreachable.
+        // 57014: statement timeout; 57P01..03: the server is shutting down or unreachable;
+        // 08: connection failures; 53: out of connections, memory or disk; 28: the role or
+        // its password refused; 3D000: the database is gone. All are the database's state,
+        // not a request's fault: readiness fails and callers may retry.
         sqlx::Error::Database(d)
-            if d.code()
-                .is_some_and(|c| c.starts_with("57") || c.starts_with("08")) =>
+            if d.code().is_some_and(|c| {
+                ["57", "08", "53", "28"].iter().any(|p| c.starts_with(p)) || c == "3D000"
+            }) =>
         {
             StoreError::Unavailable(d.message().to_owned())
         }

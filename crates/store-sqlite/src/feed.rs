@@ -5,6 +5,7 @@ use crate::{SqliteStore, db_err};
 use portcullis_core::audit::{AuditEvent, AuditFilter};
 use portcullis_core::ids::{AppId, AuditId, SessionId, TenantId, UserId};
 use portcullis_core::session::{Change, ChangeKind};
+use portcullis_core::store::PoolState;
 use portcullis_core::{StoreError, StoreResult, Timestamp};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{SqliteConnection, query};
@@ -125,17 +126,50 @@ impl SqliteStore {
         let limit = if f.limit == 0 { 1000 } else { f.limit };
         let rows = query(
             "SELECT * FROM audit_events
-             WHERE (?1 IS NULL OR tenant_id = ?1) AND (?2 IS NULL OR user_id = ?2) AND (?3 IS NULL OR at >= ?3)
+             WHERE (?1 IS NULL OR tenant_id = ?1) AND (?2 IS NULL OR user_id = ?2)
+               AND (?3 IS NULL OR at >= ?3) AND (?5 IS NULL OR at < ?5)
+               AND (?6 IS NULL OR action = ?6 OR substr(action, 1, length(?6) + 1) = ?6 || '.')
+               AND (?7 IS NULL OR user_id IN (SELECT id FROM users WHERE kind = ?7))
              ORDER BY at DESC, id DESC LIMIT ?4",
         )
         .bind(f.tenant_id.map(|v| v.0.to_string()))
         .bind(f.user_id.map(|v| v.0.to_string()))
         .bind(f.since.map(|t| t.0))
         .bind(i64::from(limit))
+        .bind(f.until.map(|t| t.0))
+        .bind(f.action.as_deref())
+        .bind(f.user_kind.map(|k| k.as_str()))
         .fetch_all(&self.read)
         .await
         .map_err(db_err)?;
         rows.iter().map(audit_from).collect()
+    }
+
+    pub(crate) fn pool_state(&self) -> Vec<PoolState> {
+        [("read", &self.read), ("write", &self.write)]
+            .into_iter()
+            .map(|(pool, p)| PoolState {
+                pool,
+                open: p.size(),
+                idle: u32::try_from(p.num_idle()).unwrap_or(u32::MAX),
+                max: p.options().get_max_connections(),
+            })
+            .collect()
+    }
+
+    pub(crate) async fn outbox_depth(&self) -> StoreResult<Vec<(&'static str, i64)>> {
+        let row = query(
+            "SELECT COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0) AS pending,
+                    COALESCE(SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END), 0) AS dead
+             FROM outbox WHERE status != 'sent'",
+        )
+        .fetch_one(&self.read)
+        .await
+        .map_err(db_err)?;
+        Ok(vec![
+            ("pending", get(&row, "pending")?),
+            ("dead", get(&row, "dead")?),
+        ])
     }
 
     pub(crate) async fn counts(&self) -> StoreResult<Vec<(&'static str, i64)>> {

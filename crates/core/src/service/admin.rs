@@ -1,7 +1,7 @@
 //! Operator tasks: users, sessions and keys, as the CLI and the admin API need them.
 
 use super::{AuditRecord, Core};
-use crate::audit::RequestContext;
+use crate::audit::{AuditEvent, AuditFilter, RequestContext};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{ProfileId, SessionId, TenantId, UserId};
 use crate::policy::PolicyContext;
@@ -24,6 +24,11 @@ pub struct NewUser {
 }
 
 impl Core {
+    /// Audit events matching `filter`, newest first.
+    pub async fn audit_events(&self, filter: &AuditFilter) -> CoreResult<Vec<AuditEvent>> {
+        Ok(self.store.list_audit(filter).await?)
+    }
+
     /// Check a new password against the tenant's policy; all violations in one error.
     pub fn check_password(
         &self,

@@ -2,7 +2,7 @@
 //! written, then applied in one transaction; records that would not change are left out of
 //! the plan, so importing the same file twice writes nothing the second time.
 
-use super::Core;
+use super::{AuditRecord, Core};
 use crate::app::ClientApp;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AppId, ProfileId, StorefrontId, TenantId, UserId};
@@ -96,6 +96,13 @@ impl Core {
                 self.end_user_sessions(user, "status_changed_by_import")
                     .await?;
             }
+            // One event for the file (its changes may span tenants); the report says what.
+            self.audit(AuditRecord {
+                action: "import.applied",
+                detail: report.to_string(),
+                ..Default::default()
+            })
+            .await;
         }
         Ok(report)
     }

@@ -6,7 +6,7 @@ use crate::audit::RequestContext;
 use crate::clock::Timestamp;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::SessionId;
-use crate::limits::counter_key;
+use crate::limits::{counter_key, limit_source};
 use crate::opaque::OpaqueRecord;
 use crate::secret::{self, SecretHash};
 use crate::session::{RefreshRecord, Session};
@@ -147,7 +147,7 @@ impl Core {
 
     /// Counts a password attempt against the client IP's and the account's limits, before
     /// any password is checked; refuses it beyond either.
-    async fn count_attempt(
+    pub(crate) async fn count_attempt(
         &self,
         tenant: &Tenant,
         kind: UserKind,
@@ -155,24 +155,23 @@ impl Core {
         ctx: &RequestContext,
     ) -> CoreResult<()> {
         let limits = &tenant.limits;
-        let now = self.now();
-        let start = limits.window_start(now);
-        let refuse = |what: &'static str| {
-            metrics::counter!("portcullis_login_limited_total", "limit" => what).increment(1);
-            tracing::info!(tenant = %tenant.slug, limit = what, "login attempt refused by a limit");
-            CoreError::RateLimited {
-                retry_after: limits.retry_after(now),
-            }
-        };
-        if let Some(ip) = &ctx.ip {
-            let key = counter_key(&["ip", &tenant.id.to_string(), ip]);
-            if self.store.hit_counter(&key, start).await? > limits.per_ip {
-                return Err(refuse("per_ip"));
+        let start = limits.window_start(self.now());
+        if let Some(ip) = ctx.ip.as_deref().map(limit_source) {
+            let key = counter_key(&["ip", &tenant.id.to_string(), &ip]);
+            let n = self.store.hit_counter(&key, start).await?;
+            if n > limits.per_ip {
+                return Err(self
+                    .refuse_login(tenant, ctx, "per_ip", n, limits.per_ip)
+                    .await);
             }
             // Before the account's own count, so one client alone cannot lock the account.
-            let key = account_ip_key(tenant, kind, login, ip);
-            if self.store.hit_counter(&key, start).await? > limits.per_account_ip {
-                return Err(refuse("per_account_ip"));
+            let key = account_ip_key(tenant, kind, login, &ip);
+            let n = self.store.hit_counter(&key, start).await?;
+            if n > limits.per_account_ip {
+                let limit = limits.per_account_ip;
+                return Err(self
+                    .refuse_login(tenant, ctx, "per_account_ip", n, limit)
+                    .await);
             }
         }
         let n = self
@@ -180,17 +179,39 @@ impl Core {
             .hit_counter(&account_key(tenant, kind, login), start)
             .await?;
         if n > limits.per_account {
+            let limit = limits.per_account;
+            return Err(self
+                .refuse_login(tenant, ctx, "per_account", n, limit)
+                .await);
+        }
+        Ok(())
+    }
+
+    /// The answer to an attempt over a limit. The first refusal of a window is audited (a
+    /// lockout); the rest are only counted, so a flood of attempts is not a flood of writes.
+    async fn refuse_login(
+        &self,
+        tenant: &Tenant,
+        ctx: &RequestContext,
+        what: &'static str,
+        attempts: u32,
+        limit: u32,
+    ) -> CoreError {
+        metrics::counter!("portcullis_login_limited_total", "limit" => what).increment(1);
+        tracing::info!(tenant = %tenant.slug, limit = what, "login attempt refused by a limit");
+        if attempts == limit.saturating_add(1) {
             self.audit(AuditRecord {
                 action: "login.limited",
                 tenant: Some(tenant.id),
-                detail: format!("{n} attempts on one account in this window"),
+                detail: format!("{what}: more than {limit} attempts in this window"),
                 ctx: Some(ctx),
                 ..Default::default()
             })
             .await;
-            return Err(refuse("per_account"));
         }
-        Ok(())
+        CoreError::RateLimited {
+            retry_after: tenant.limits.retry_after(self.now()),
+        }
     }
 
     /// Counts a request to a rate-limited route (`scope`) against the client IP's limit.
@@ -203,7 +224,7 @@ impl Core {
         let Some(ip) = &ctx.ip else { return Ok(()) };
         let limits = &tenant.limits;
         let now = self.now();
-        let key = counter_key(&[scope, &tenant.id.to_string(), ip]);
+        let key = counter_key(&[scope, &tenant.id.to_string(), &limit_source(ip)]);
         if self
             .store
             .hit_counter(&key, limits.window_start(now))
@@ -262,7 +283,7 @@ impl Core {
             .find_user(tenant.id, kind, &login)
             .await?
             .ok_or(CoreError::NotFound("user"))?;
-        // Counters are keyed by the address as the server prints it (`::1`, `10.0.0.1`).
+        // Counters are keyed by the address as limits count it (an IPv6 address by its /64).
         let ip: Option<std::net::IpAddr> = ip
             .map(|ip| {
                 ip.trim().parse().map_err(|_| {
@@ -275,7 +296,12 @@ impl Core {
             .await?;
         if let Some(ip) = ip {
             self.store
-                .clear_counter(&account_ip_key(tenant, kind, &login, &ip.to_string()))
+                .clear_counter(&account_ip_key(
+                    tenant,
+                    kind,
+                    &login,
+                    &limit_source(&ip.to_string()),
+                ))
                 .await?;
         }
         self.audit(AuditRecord {

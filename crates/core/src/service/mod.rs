@@ -132,6 +132,23 @@ impl Core {
         Ok(core)
     }
 
+    /// The sizes of the in-memory caches, for metrics: verified access tokens, revoked
+    /// sessions remembered, opaque tokens seen, users' profile lists.
+    pub fn cache_sizes(&self) -> [(&'static str, u64); 4] {
+        let (verified, revoked) = self.validator.sizes();
+        self.opaque.run_pending_tasks();
+        self.user_profiles.run_pending_tasks();
+        [
+            ("verified_tokens", verified),
+            (
+                "revoked_sessions",
+                u64::try_from(revoked).unwrap_or(u64::MAX),
+            ),
+            ("opaque_tokens", self.opaque.entry_count()),
+            ("user_profiles", self.user_profiles.entry_count()),
+        ]
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }

@@ -369,6 +369,10 @@ impl Core {
         let id = UserId::parse(&claims.sub).ok_or_else(no_user)?;
         let user = self.store.get_user(id).await?.ok_or_else(no_user)?;
         let tenant = self.tenant(user.tenant_id)?;
+        // Guesses of the current password count like login attempts (per address, per
+        // account), so a stolen access token cannot be used to brute-force the password.
+        self.count_attempt(&tenant, user.kind, &format!("change:{}", user.id), ctx)
+            .await?;
         let verified = self
             .hasher
             .verify(user.password_hash.clone(), current)

@@ -145,6 +145,16 @@ impl Core {
         {
             RotateOutcome::Rotated => {
                 metrics::counter!("portcullis_refreshes_total").increment(1);
+                self.audit(AuditRecord {
+                    action: "refresh.succeeded",
+                    tenant: Some(session.tenant_id),
+                    user: session.user_id,
+                    app: Some(session.app_id),
+                    session: Some(session.id),
+                    detail: String::new(),
+                    ctx: Some(ctx),
+                })
+                .await;
                 if let Some(record) = opaque {
                     self.remember_opaque(record, session);
                 }

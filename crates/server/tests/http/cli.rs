@@ -253,6 +253,29 @@ async fn config_check_names_the_bad_key() {
     let out = cli_in(dir.path(), &["config", "check", bad.to_str().unwrap()]).await;
     assert!(!out.ok);
     assert!(out.stderr.contains("body_limt"), "{}", out.stderr);
+    for (text, key) in [
+        (
+            "[http]\ntrusted_proxies = [\"10.0.0.0/33\"]\n",
+            "http.trusted_proxies",
+        ),
+        (
+            "[http]\ntrusted_proxies = [\"proxy.local\"]\n",
+            "http.trusted_proxies",
+        ),
+        ("[metrics]\nlisten = \"localhost:9090\"\n", "metrics.listen"),
+    ] {
+        std::fs::write(&bad, text).unwrap();
+        let out = cli_in(dir.path(), &["config", "check", bad.to_str().unwrap()]).await;
+        assert!(!out.ok, "{text}");
+        assert!(out.stderr.contains(key), "{text}: {}", out.stderr);
+    }
+    std::fs::write(
+        &good,
+        "[http]\ntrusted_proxies = [\"10.0.0.5\", \"10.1.0.0/16\", \"fd00::/8\"]\n[metrics]\nlisten = \"127.0.0.1:9090\"\n",
+    )
+    .unwrap();
+    let out = cli_in(dir.path(), &["config", "check", good.to_str().unwrap()]).await;
+    assert!(out.ok, "{}", out.stderr);
 }
 
 async fn the_audit_trail_is_queried_from_the_command_line() {
@@ -315,6 +338,28 @@ async fn the_audit_trail_is_queried_from_the_command_line() {
         ])
         .await;
     assert_eq!(lines(&out).len(), 1);
+    // By action (a name or a family), by the users' kind, before a time.
+    let out = server
+        .cli(&["audit", "--action", "login.failed", "--json"])
+        .await;
+    assert_eq!(lines(&out).len(), 2, "{}", out.stdout);
+    let out = server
+        .cli(&["audit", "--action", "login", "--kind", "customer", "--json"])
+        .await;
+    let customer = lines(&out);
+    assert_eq!(
+        customer.len(),
+        2,
+        "the anonymous failure has no user: {}",
+        out.stdout
+    );
+    assert!(customer.iter().all(|e| e["user"] == all[2]["user"]));
+    let out = server.cli(&["audit", "--kind", "operator", "--json"]).await;
+    assert!(out.ok && out.stdout.is_empty(), "{}", out.stdout);
+    let out = server
+        .cli(&["audit", "--until", "2000-01-01T00:00:00Z"])
+        .await;
+    assert!(out.ok && out.stdout.is_empty(), "{}", out.stdout);
     let out = server
         .cli(&["audit", "--since", "2999-01-01T00:00:00Z"])
         .await;
@@ -334,6 +379,8 @@ async fn the_audit_trail_is_queried_from_the_command_line() {
             "no user \"ghost\"",
         ),
         (&["audit", "--since", "yesterday-ish"][..], "--since"),
+        (&["audit", "--until", "soon"][..], "--until"),
+        (&["audit", "--kind", "robot"][..], "--kind"),
         (&["audit", "--tenant", "nope"][..], "tenant"),
     ] {
         let out = server.cli(args).await;

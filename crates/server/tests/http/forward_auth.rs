@@ -782,7 +782,110 @@ async fn the_admin_api_is_guarded_by_profiles() {
     .await;
 }
 
+/// The admin API's audit query: the caller's tenant only, filtered by user, kind, action and
+/// time; a bad filter is a 400 naming it.
+async fn the_admin_api_reads_the_audit_trail() {
+    let server = Server::with(&with_admins()).await;
+    let olga = server.operator_token("olga@example.com").await;
+    let alice = server.login_alice().await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let alice_id = server.introspect(&alice).await["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let wrong = server.login("alice@example.com", "Wr0ng-Passw0rd!").await;
+    assert_eq!(wrong.status(), 400);
+    let query = |q: &str| {
+        server
+            .http
+            .get(server.url(&format!("/v1/admin/audit{q}")))
+            .bearer_auth(&olga)
+            .send()
+    };
+    let events = |q: &'static str| async move {
+        let resp = query(q).await.unwrap();
+        assert_eq!(resp.status(), 200, "{q}");
+        resp.json::<Vec<Value>>().await.unwrap()
+    };
+
+    let failed = events("?action=login.failed").await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["detail"], "wrong password");
+    assert_eq!(failed[0]["user"], alice_id.as_str());
+    assert_eq!(failed[0]["ip"], "127.0.0.1");
+    assert_eq!(failed[0]["client_id"], "acme-web");
+    let logins = events("?action=login").await;
+    assert_eq!(
+        logins.len(),
+        3,
+        "olga's, alice's and alice's failure: {logins:?}"
+    );
+    assert!(
+        logins
+            .iter()
+            .all(|e| e["action"].as_str().unwrap().starts_with("login."))
+    );
+    let operators = events("?kind=operator&action=login.succeeded").await;
+    assert_eq!(operators.len(), 1, "olga's login: {operators:?}");
+    assert_ne!(operators[0]["user"], alice_id.as_str());
+    let hers = events("").await;
+    let path = format!("?user={alice_id}&limit=1");
+    let one = query(&path)
+        .await
+        .unwrap()
+        .json::<Vec<Value>>()
+        .await
+        .unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0]["action"], "login.failed", "newest first");
+    assert!(hers.len() > one.len());
+    assert!(events("?since=2999-01-01T00:00:00Z").await.is_empty());
+    assert!(events("?until=2000-01-01T00:00:00Z").await.is_empty());
+    let json = serde_json::to_string(&hers).unwrap();
+    assert!(
+        !json.contains(PASSWORD) && !json.contains("Wr0ng"),
+        "no secrets"
+    );
+
+    for (q, status, code) in [
+        ("?limit=0", 400, "invalid_limit"),
+        ("?limit=5000", 400, "invalid_limit"),
+        ("?since=yesterday", 400, "invalid_time"),
+        ("?kind=robot", 400, "invalid_kind"),
+        ("?colour=blue", 400, "malformed_query"),
+        (
+            "?user=0190a0a0-0000-7000-8000-000000000000",
+            404,
+            "not_found",
+        ),
+    ] {
+        let resp = query(q).await.unwrap();
+        assert_eq!(resp.status(), status, "{q}");
+        let body: Value = resp.json().await.unwrap();
+        assert!(body.to_string().contains(code), "{q}: {body}");
+    }
+    // A customer may not read it; nor may anyone without a token.
+    let resp = server
+        .http
+        .get(server.url("/v1/admin/audit"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let resp = server
+        .http
+        .get(server.url("/v1/admin/audit"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+}
+
 crate::on_both_stores!(
+    the_admin_api_reads_the_audit_trail,
     the_admin_api_is_guarded_by_profiles,
     decisions_follow_the_profiles_for_every_credential,
     forward_auth_answers_the_proxy,

@@ -144,7 +144,134 @@ async fn successes_do_not_lock_an_account() {
     );
 }
 
+/// A wrong password from `ip` as a proxy would forward it.
+async fn guess_via(server: &Server, forwarded_for: &str) -> u16 {
+    server
+        .http
+        .post(server.url("/oauth2/token"))
+        .basic_auth("acme-web", Some(API_KEY))
+        .header("x-forwarded-for", forwarded_for)
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "alice@example.com"),
+            ("password", "Wr0ng-Guess-0!"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn failed_ips(server: &Server) -> Vec<String> {
+    let out = server
+        .cli(&["audit", "--action", "login.failed", "--json"])
+        .await;
+    assert!(out.ok, "{}", out.stderr);
+    out.stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["ip"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Behind a trusted proxy, limits and the audit trail see each client's own address (the
+/// right-most untrusted `X-Forwarded-For` hop); without one, the header is ignored.
+async fn clients_behind_a_trusted_proxy_are_told_apart() {
+    let file = format!("{ACME}\n[tenants.limits]\nper_account = 100\nper_account_ip = 2\n");
+    let setup = Setup {
+        env: vec![(
+            "PORTCULLIS_HTTP__TRUSTED_PROXIES",
+            r#"["127.0.0.1"]"#.to_owned(),
+        )],
+        ..Setup::default()
+    };
+    let server = Server::with_setup(&file, setup).await;
+    assert_eq!(guess_via(&server, "203.0.113.7").await, 400);
+    assert_eq!(guess_via(&server, "203.0.113.7").await, 400);
+    assert_eq!(
+        guess_via(&server, "203.0.113.7").await,
+        429,
+        "this client's limit"
+    );
+    // A forged left part does not make another client of it.
+    assert_eq!(guess_via(&server, "198.51.100.1, 203.0.113.7").await, 429);
+    // Another client behind the same proxy is not held back.
+    assert_eq!(guess_via(&server, "203.0.113.8").await, 400);
+    let ips = failed_ips(&server).await;
+    assert!(ips.contains(&"203.0.113.7".to_owned()), "{ips:?}");
+    assert!(ips.contains(&"203.0.113.8".to_owned()), "{ips:?}");
+    assert!(!ips.contains(&"127.0.0.1".to_owned()), "{ips:?}");
+    // The lockout is audited once, from the client's address; the refusals after it are not.
+    let out = server
+        .cli(&["audit", "--action", "login.limited", "--json"])
+        .await;
+    let limited: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(limited.len(), 1, "{}", out.stdout);
+    assert_eq!(limited[0]["ip"], "203.0.113.7");
+    assert!(
+        limited[0]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("per_account_ip")
+    );
+
+    // Not trusted (the default): the header is the client's word, and ignored.
+    let server = Server::with(&file).await;
+    assert_eq!(guess_via(&server, "203.0.113.7").await, 400);
+    assert_eq!(guess_via(&server, "203.0.113.8").await, 400);
+    assert_eq!(
+        guess_via(&server, "203.0.113.9").await,
+        429,
+        "one address: the peer"
+    );
+    assert!(failed_ips(&server).await.iter().all(|ip| ip == "127.0.0.1"));
+}
+
+/// A stolen access token cannot be used to guess the current password: the change route
+/// counts guesses like logins, and the right password is refused too once over the limit.
+async fn password_change_guesses_are_limited() {
+    let file = format!("{ACME}\n[tenants.limits]\nper_account = 3\nper_account_ip = 100\n");
+    let server = Server::with(&file).await;
+    let tokens = server.login_alice().await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let change = |current: &'static str| {
+        server
+            .http
+            .post(server.url("/v1/password/change"))
+            .bearer_auth(access)
+            .json(&serde_json::json!({"current_password": current, "new_password": "An0ther-Passw0rd!"}))
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(change("Wr0ng-Guess-0!").await.unwrap().status(), 400);
+    }
+    let resp = change("Wr0ng-Guess-0!").await.unwrap();
+    assert_eq!(resp.status(), 429);
+    assert!(resp.headers().contains_key("retry-after"));
+    assert_eq!(
+        change(PASSWORD).await.unwrap().status(),
+        429,
+        "not checked at all"
+    );
+    // Logins are counted apart: Alice still logs in with her unchanged password.
+    assert_eq!(
+        server.login("alice@example.com", PASSWORD).await.status(),
+        200
+    );
+}
+
 crate::on_both_stores!(
+    password_change_guesses_are_limited,
+    clients_behind_a_trusted_proxy_are_told_apart,
     concurrent_guesses_stop_at_the_limit,
     successes_do_not_lock_an_account
 );

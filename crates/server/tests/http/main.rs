@@ -6,6 +6,7 @@
 mod support;
 
 mod bad_inputs;
+mod boundaries;
 mod cli;
 mod djust;
 mod forward_auth;

@@ -143,6 +143,23 @@ async fn metrics_count_requests_and_logins() {
     );
     assert!(sample(&text, "portcullis_hash_wait_seconds_count", &[]).unwrap() >= 3.0);
     assert!(text.contains("# HELP portcullis_logins_total"));
+    // Sampled at scrape time: the pools, the outbox and the caches.
+    let open = sample(&text, "portcullis_db_connections", &[r#"state="open""#]).unwrap();
+    let max = sample(&text, "portcullis_db_connections", &[r#"state="max""#]).unwrap();
+    assert!(open >= 1.0 && open <= max, "{open} of {max}");
+    assert_eq!(
+        sample(&text, "portcullis_outbox_messages", &[r#"status="dead""#]),
+        Some(0.0)
+    );
+    assert!(
+        sample(
+            &text,
+            "portcullis_cache_entries",
+            &[r#"cache="verified_tokens""#]
+        )
+        .unwrap()
+            >= 1.0
+    );
 
     // Not on the public listener.
     let resp = server

@@ -299,6 +299,37 @@ async fn a_node_that_loses_its_database_says_so_keeps_validating_and_recovers() 
     );
 }
 
+/// A database dropped under a running node (or one it may no longer log in to) is the
+/// database's state, not a bug: `/readyz` answers 503, never 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_database_is_unavailable_not_an_internal_error() {
+    if postgres_url().is_none() {
+        eprintln!("SKIPPED: set PORTCULLIS_TEST_POSTGRES_URL to run the dropped-database test");
+        return;
+    }
+    let db = TestDatabase::create();
+    let setup = Setup {
+        database_url: Some(db.url.clone()),
+        env: vec![("PORTCULLIS_DATABASE__ACQUIRE_TIMEOUT", "1s".to_owned())],
+        ..Setup::default()
+    };
+    let node = Server::start_in(tempfile::tempdir().unwrap(), setup).await;
+    let ready = || async {
+        node.http
+            .get(node.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(ready().await, 200);
+    db.drop_now();
+    for _ in 0..5 {
+        assert_eq!(ready().await, 503, "{}", node.logs());
+    }
+}
+
 /// The TLS mode is a setting: `require` connects (this server has TLS on), `verify-full`
 /// refuses a server whose certificate it cannot verify, and says why.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
