@@ -4,7 +4,7 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Bearer, Json, Query};
+use crate::extract::{Bearer, Json, parse_query};
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::Method;
 use portcullis_core::audit::AuditFilter;
@@ -258,6 +258,7 @@ fn time_param(name: &str, value: Option<String>) -> Result<Option<Timestamp>, Ap
         (status = 400, description = "A bad filter", body = ErrorBody),
         (status = 401, description = "No valid access token", body = ErrorBody),
         (status = 403, description = "Not an operator allowed this route", body = ErrorBody),
+        (status = 404, description = "No such user in the caller's tenant", body = ErrorBody),
     ),
     security(("bearer" = [])))]
 pub async fn audit(
@@ -265,9 +266,10 @@ pub async fn audit(
     method: Method,
     uri: OriginalUri,
     Bearer(token): Bearer,
-    Query(q): Query<AuditQuery>,
 ) -> Result<axum::Json<Vec<AuditEventBody>>, ApiError> {
+    // Who asks first: a bad query from an unknown caller is a 401, not a 400.
     let me = caller(&core, &token, &method, &uri).await?;
+    let q: AuditQuery = parse_query(uri.query())?;
     let tenant = core.tenant_by_slug(&me.tenant)?;
     let user_id = match q.user {
         None => None,

@@ -46,23 +46,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
     }
 }
 
-/// Query parameters; unknown or malformed ones are refused in the API's error shape.
-pub struct Query<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let query = parts.uri.query().unwrap_or("");
-        serde_urlencoded::from_str(query).map(Query).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "malformed_query",
-                format!("malformed query: {e}"),
-            )
-        })
-    }
+/// Query parameters, parsed where the handler chooses (after the caller is known); unknown
+/// or malformed ones are refused in the API's error shape.
+pub fn parse_query<T: DeserializeOwned>(query: Option<&str>) -> Result<T, ApiError> {
+    serde_urlencoded::from_str(query.unwrap_or("")).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "malformed_query",
+            format!("malformed query: {e}"),
+        )
+    })
 }
 
 /// A JSON body (`application/json`).

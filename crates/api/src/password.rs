@@ -146,6 +146,7 @@ pub struct ChangePasswordRequest {
         (status = 204, description = "Password changed; the user's other sessions end (per tenant rule)"),
         (status = 400, description = "wrong_password (field current_password) or weak_password", body = ErrorBody),
         (status = 401, description = "Missing, invalid, expired or revoked token", body = ErrorBody),
+        (status = 429, description = "Too many wrong current passwords; see Retry-After", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]

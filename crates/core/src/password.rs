@@ -1,6 +1,8 @@
 //! Password hashing: argon2id for new hashes; imported argon2, bcrypt and pbkdf2-sha256 hashes
-//! verify and are flagged for rehashing. Hashing runs on the blocking pool, a bounded number at
-//! once, so a login storm queues briefly and then gets "busy" instead of starving the runtime.
+//! verify and are flagged for rehashing. Hashing runs on a pool of its own threads, one per
+//! slot, so a login storm queues briefly and then gets "busy" instead of starving the runtime.
+//! Each thread keeps its argon2 memory (19 MiB by default) and reuses it: memory stays at
+//! slots × m_cost however many logins come, and no login pays to fault in fresh pages.
 
 use crate::error::{CoreError, CoreResult};
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
@@ -52,6 +54,8 @@ pub struct Verification {
 pub struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
+    /// Jobs for the hashing threads; a job runs with its thread's reusable argon2 memory.
+    jobs: std::sync::mpsc::Sender<Job>,
     queue_timeout: Duration,
     /// A hash of a random password with the current parameters, verified for unknown users so
     /// that their logins cost the same as real ones.
@@ -88,9 +92,19 @@ impl PasswordHasher {
         };
         let random = Zeroizing::new(crate::secret::random_token(24));
         let dummy = hash_argon2(&params, random.as_bytes())?;
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for n in 0..slots {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("portcullis-hash-{n}"))
+                .spawn(move || hashing_thread(&queue))
+                .map_err(CoreError::internal)?;
+        }
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(slots)),
+            jobs,
             queue_timeout: settings.queue_timeout,
             dummy,
         })
@@ -99,7 +113,7 @@ impl PasswordHasher {
     /// Hash a new password with the current argon2id parameters.
     pub async fn hash(&self, password: Zeroizing<String>) -> CoreResult<String> {
         let params = self.params.clone();
-        self.run(move || hash_argon2(&params, password.as_bytes()))
+        self.run(move |_| hash_argon2(&params, password.as_bytes()))
             .await
     }
 
@@ -116,7 +130,7 @@ impl PasswordHasher {
         };
         let params = self.params.clone();
         let v = self
-            .run(move || Ok(verify_any(&params, &stored, password.as_bytes())))
+            .run(move |memory| Ok(verify_any(&params, &stored, password.as_bytes(), memory)))
             .await?;
         Ok(Verification {
             matched: v.matched && real,
@@ -131,7 +145,7 @@ impl PasswordHasher {
 
     async fn run<T: Send + 'static>(
         &self,
-        f: impl FnOnce() -> CoreResult<T> + Send + 'static,
+        f: impl FnOnce(&mut Vec<argon2::Block>) -> CoreResult<T> + Send + 'static,
     ) -> CoreResult<T> {
         let queued = std::time::Instant::now();
         metrics::gauge!("portcullis_hash_queue").increment(1.0);
@@ -148,15 +162,41 @@ impl PasswordHasher {
             })?
             .map_err(CoreError::internal)?;
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |memory| {
             let _entered = span.enter();
-            let out = f();
+            let out = f(memory);
             drop(permit);
-            out
-        })
-        .in_current_span()
-        .await
-        .map_err(CoreError::internal)?
+            let _ = tx.send(out); // the caller may have gone (request cancelled)
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| CoreError::internal("the hashing threads stopped"))?;
+        rx.in_current_span()
+            .await
+            .map_err(|_| CoreError::internal("a hashing job was dropped"))?
+    }
+}
+
+/// Work for a hashing thread, given the thread's argon2 memory.
+type Job = Box<dyn FnOnce(&mut Vec<argon2::Block>) + Send>;
+
+/// Runs jobs until the hasher is dropped. The memory grows to the largest m_cost seen and is
+/// kept; a panicking job is contained so the thread (and its slot) stays.
+fn hashing_thread(queue: &std::sync::Mutex<std::sync::mpsc::Receiver<Job>>) {
+    let mut memory: Vec<argon2::Block> = Vec::new();
+    loop {
+        let job = {
+            let Ok(queue) = queue.lock() else { return };
+            match queue.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            }
+        };
+        let run = std::panic::AssertUnwindSafe(|| job(&mut memory));
+        if std::panic::catch_unwind(run).is_err() {
+            tracing::error!("a password hashing job panicked");
+        }
     }
 }
 
@@ -201,7 +241,52 @@ pub fn hash_format(stored: &str) -> Option<HashFormat> {
     }
 }
 
-fn verify_any(current: &Params, stored: &str, password: &[u8]) -> Verification {
+/// Verifies an argon2id hash made with the current parameters in `memory` (reused across
+/// calls); `None` when the hash is of another kind or made with other parameters.
+fn verify_current_argon2(
+    current: &Params,
+    parsed: &PasswordHash<'_>,
+    password: &[u8],
+    memory: &mut Vec<argon2::Block>,
+) -> Option<bool> {
+    let same = parsed.algorithm.as_str() == "argon2id"
+        && parsed.version == Some(Version::V0x13.into())
+        && Params::try_from(parsed).is_ok_and(|p| {
+            p.m_cost() == current.m_cost()
+                && p.t_cost() == current.t_cost()
+                && p.p_cost() == current.p_cost()
+        });
+    let expected = parsed.hash?;
+    let salt = parsed.salt?;
+    if !same {
+        return None;
+    }
+    let mut salt_buf = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_buf).ok()?;
+    let params = Params::new(
+        current.m_cost(),
+        current.t_cost(),
+        current.p_cost(),
+        Some(expected.len()),
+    )
+    .ok()?;
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, argon2::Block::default());
+    }
+    let mut out = Zeroizing::new(vec![0u8; expected.len()]);
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password_into_with_memory(password, salt, &mut out, &mut memory[..blocks])
+        .ok()?;
+    Some(bool::from(out.as_slice().ct_eq(expected.as_bytes())))
+}
+
+fn verify_any(
+    current: &Params,
+    stored: &str,
+    password: &[u8],
+    memory: &mut Vec<argon2::Block>,
+) -> Verification {
     let no = Verification {
         matched: false,
         needs_rehash: false,
@@ -211,6 +296,12 @@ fn verify_any(current: &Params, stored: &str, password: &[u8]) -> Verification {
             let Ok(parsed) = PasswordHash::new(stored) else {
                 return no;
             };
+            if let Some(matched) = verify_current_argon2(current, &parsed, password, memory) {
+                return Verification {
+                    matched,
+                    needs_rehash: false,
+                };
+            }
             let matched = Argon2::default().verify_password(password, &parsed).is_ok();
             let same_params = parsed.algorithm.as_str() == "argon2id"
                 && parsed.version == Some(Version::V0x13.into())

@@ -109,7 +109,7 @@ pub struct CheckoutRequest {
 #[utoipa::path(post, path = "/api/v5/{company_id}/basket/checkout", tag = "jrni",
     params(("App-Id" = String, Header), ("Auth-Token" = String, Header), ("company_id" = i64, Path)),
     request_body = CheckoutRequest,
-    responses((status = 201, description = "The purchase, with its long_id", body = Object), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, description = "The purchase, with its long_id", body = Object), (status = 401, body = ErrorBody), (status = 404, description = "Unknown company", body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn checkout(
     State(core): S,
     authed: Authed,
@@ -153,7 +153,7 @@ fn basket_id(id: &str) -> Result<BasketId, JrniError> {
 #[utoipa::path(post, path = "/api/v5/baskets/{basket_id}/service_items", tag = "jrni",
     params(("App-Id" = String, Header), ("Auth-Token" = String, Header), ("basket_id" = String, Path)),
     request_body(content = Object, description = "Item fields"),
-    responses((status = 201, description = "The basket", body = Object), (status = 401, body = ErrorBody), (status = 403, description = "Another's basket", body = ErrorBody)))]
+    responses((status = 201, description = "The basket", body = Object), (status = 401, body = ErrorBody), (status = 403, description = "Another's basket", body = ErrorBody), (status = 404, description = "Unknown basket", body = ErrorBody)))]
 pub async fn add_service_item(
     State(core): S,
     authed: Authed,
@@ -170,7 +170,7 @@ pub async fn add_service_item(
 #[utoipa::path(post, path = "/api/v5/baskets/{basket_id}/checkout", tag = "jrni",
     params(("App-Id" = String, Header), ("Auth-Token" = String, Header), ("basket_id" = String, Path)),
     request_body = CheckoutRequest,
-    responses((status = 201, description = "The purchase", body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, description = "The purchase", body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, description = "Unknown basket", body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn checkout_basket(
     State(core): S,
     authed: Authed,

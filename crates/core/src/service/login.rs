@@ -21,13 +21,15 @@ fn account_key(tenant: &Tenant, kind: UserKind, login: &str) -> SecretHash {
     counter_key(&["account", &tenant.id.to_string(), kind.as_str(), login])
 }
 
+/// The key of an (account, address) counter; the address as limits count it, so that
+/// counting, clearing on success and unlocking all name the same counter.
 fn account_ip_key(tenant: &Tenant, kind: UserKind, login: &str, ip: &str) -> SecretHash {
     counter_key(&[
         "account-ip",
         &tenant.id.to_string(),
         kind.as_str(),
         login,
-        ip,
+        &limit_source(ip),
     ])
 }
 
@@ -296,12 +298,7 @@ impl Core {
             .await?;
         if let Some(ip) = ip {
             self.store
-                .clear_counter(&account_ip_key(
-                    tenant,
-                    kind,
-                    &login,
-                    &limit_source(&ip.to_string()),
-                ))
+                .clear_counter(&account_ip_key(tenant, kind, &login, &ip.to_string()))
                 .await?;
         }
         self.audit(AuditRecord {

@@ -144,9 +144,24 @@ async fn metrics_count_requests_and_logins() {
     assert!(sample(&text, "portcullis_hash_wait_seconds_count", &[]).unwrap() >= 3.0);
     assert!(text.contains("# HELP portcullis_logins_total"));
     // Sampled at scrape time: the pools, the outbox and the caches.
-    let open = sample(&text, "portcullis_db_connections", &[r#"state="open""#]).unwrap();
-    let max = sample(&text, "portcullis_db_connections", &[r#"state="max""#]).unwrap();
-    assert!(open >= 1.0 && open <= max, "{open} of {max}");
+    let pools: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("portcullis_db_connections{") && l.contains(r#"state="max""#))
+        .filter_map(|l| l.split("pool=\"").nth(1)?.split('"').next())
+        .collect();
+    assert!(!pools.is_empty(), "{text}");
+    for pool in pools {
+        let label = format!("pool=\"{pool}\"");
+        let of = |state: &str| {
+            let state = format!("state=\"{state}\"");
+            sample(&text, "portcullis_db_connections", &[&label, &state]).unwrap()
+        };
+        let (open, idle, max) = (of("open"), of("idle"), of("max"));
+        assert!(
+            idle <= open && open <= max && max >= 1.0,
+            "{pool}: {open} {idle} {max}"
+        );
+    }
     assert_eq!(
         sample(&text, "portcullis_outbox_messages", &[r#"status="dead""#]),
         Some(0.0)
