@@ -249,27 +249,20 @@ fn verify_current_argon2(
     password: &[u8],
     memory: &mut Vec<argon2::Block>,
 ) -> Option<bool> {
+    // The stored hash's own parameters: its output length and any associated data (`data=`)
+    // are part of what it verifies against.
+    let params = Params::try_from(parsed).ok()?;
     let same = parsed.algorithm.as_str() == "argon2id"
         && parsed.version == Some(Version::V0x13.into())
-        && Params::try_from(parsed).is_ok_and(|p| {
-            p.m_cost() == current.m_cost()
-                && p.t_cost() == current.t_cost()
-                && p.p_cost() == current.p_cost()
-        });
-    let expected = parsed.hash?;
-    let salt = parsed.salt?;
+        && params.m_cost() == current.m_cost()
+        && params.t_cost() == current.t_cost()
+        && params.p_cost() == current.p_cost();
     if !same {
         return None;
     }
+    let expected = parsed.hash?;
     let mut salt_buf = [0u8; 64];
-    let salt = salt.decode_b64(&mut salt_buf).ok()?;
-    let params = Params::new(
-        current.m_cost(),
-        current.t_cost(),
-        current.p_cost(),
-        Some(expected.len()),
-    )
-    .ok()?;
+    let salt = parsed.salt?.decode_b64(&mut salt_buf).ok()?;
     let blocks = params.block_count();
     if memory.len() < blocks {
         memory.resize(blocks, argon2::Block::default());
@@ -398,6 +391,36 @@ mod tests {
                 .unwrap()
                 .matched
         );
+    }
+
+    /// Hashes with the current m/t/p but another output length or associated data verify
+    /// in the reused memory exactly as the argon2 crate's own verifier does.
+    #[tokio::test]
+    async fn current_parameter_hashes_verify_like_the_argon2_crate() {
+        use argon2::AssociatedData;
+        let h = PasswordHasher::new(&fast()).unwrap();
+        let salt = SaltString::encode_b64(b"sixteen byte salt").unwrap();
+        let mut shapes = Vec::new();
+        for (len, data) in [(32, None), (64, None), (32, Some(b"tenant-7".as_slice()))] {
+            let mut b = argon2::ParamsBuilder::new();
+            b.m_cost(256).t_cost(1).p_cost(1).output_len(len);
+            if let Some(d) = data {
+                b.data(AssociatedData::new(d).unwrap());
+            }
+            let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, b.build().unwrap());
+            shapes.push(argon.hash_password(b"Secret1!", &salt).unwrap().to_string());
+        }
+        for stored in shapes {
+            let parsed = PasswordHash::new(&stored).unwrap();
+            for (password, expected) in [("Secret1!", true), ("Secret1?", false)] {
+                let crate_says = Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok();
+                assert_eq!(crate_says, expected, "{stored}");
+                let v = h.verify(Some(stored.clone()), pw(password)).await.unwrap();
+                assert_eq!(v.matched, expected, "{stored}");
+            }
+        }
     }
 
     #[tokio::test]

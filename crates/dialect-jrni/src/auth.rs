@@ -106,7 +106,16 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(v)| Path(v))
-            .map_err(|_| JrniError::not_found())
+            .map_err(|rejection| match rejection {
+                axum::extract::rejection::PathRejection::FailedToDeserializePathParams(_) => {
+                    JrniError::not_found()
+                }
+                // Missing parameters are a routing bug, not the client's: say so.
+                other => {
+                    tracing::error!(error = %other, "path parameters missing");
+                    JrniError::status(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
+                }
+            })
     }
 }
 

@@ -39,17 +39,18 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
     if !is_trusted(&peer) {
         return peer;
     }
-    // Several X-Forwarded-For headers are one list, in order.
-    let mut hops = Vec::new();
+    // Several X-Forwarded-For headers are one list, in order. Hops are split as bytes: a
+    // client's non-ASCII junk on the left must not hide what the proxies appended.
+    let mut hops: Vec<&[u8]> = Vec::new();
     for value in headers.get_all("x-forwarded-for") {
-        let Ok(text) = value.to_str() else {
-            return peer;
-        };
-        hops.extend(text.split(',').map(str::trim));
+        hops.extend(value.as_bytes().split(|b| *b == b','));
     }
     let mut client = peer;
     for hop in hops.iter().rev() {
-        let Some(ip) = parse_hop(hop) else {
+        let Some(ip) = std::str::from_utf8(hop)
+            .ok()
+            .and_then(|h| parse_hop(h.trim()))
+        else {
             break;
         };
         client = ip;
@@ -147,5 +148,17 @@ mod tests {
             ip("10.0.0.5")
         );
         assert_eq!(resolve("10.0.0.2", &["unknown"], lb), ip("10.0.0.2"));
+    }
+
+    #[test]
+    fn non_ascii_on_the_left_does_not_hide_the_client() {
+        let mut headers = HeaderMap::new();
+        let value = HeaderValue::from_bytes(b"\xff\xfe junk, 203.0.113.7").unwrap();
+        headers.append("x-forwarded-for", value);
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &headers, &trusted),
+            ip("203.0.113.7")
+        );
     }
 }

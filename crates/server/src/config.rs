@@ -482,6 +482,12 @@ impl Settings {
                 )
             })?;
         }
+        // Each hashing slot is a thread that keeps m_cost of memory for good.
+        if self.hashing.max_concurrent > 64 {
+            anyhow::bail!(
+                "invalid configuration: `hashing.max_concurrent` must be at most 64 (each slot holds `hashing.memory_kib` of memory)"
+            );
+        }
         if self.http.body_limit < 1024 {
             anyhow::bail!("invalid configuration: `http.body_limit` must be at least 1024 bytes");
         }

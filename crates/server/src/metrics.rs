@@ -8,7 +8,7 @@ use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use portcullis_core::Core;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Which API answered: set on the responses of each dialect's routes.
 #[derive(Clone, Copy, Debug)]
@@ -114,14 +114,17 @@ async fn sample(core: &Core) {
         metrics::gauge!("portcullis_db_connections", "pool" => p.pool, "state" => "max")
             .set(f64::from(p.max));
     }
-    // The database may be down: the gauge keeps its last value and the scrape still answers.
-    match core.store().outbox_depth().await {
-        Ok(depth) => {
+    // The database may be down or slow: the gauge keeps its last value and the scrape still
+    // answers at once, when the other metrics matter most.
+    let depth = tokio::time::timeout(Duration::from_millis(500), core.store().outbox_depth());
+    match depth.await {
+        Ok(Ok(depth)) => {
             for (status, n) in depth {
                 metrics::gauge!("portcullis_outbox_messages", "status" => status).set(n as f64);
             }
         }
-        Err(e) => tracing::warn!(error = %e, "outbox depth not read for metrics"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "outbox depth not read for metrics"),
+        Err(_) => tracing::warn!("outbox depth not read for metrics: the database is slow"),
     }
     for (cache, n) in core.cache_sizes() {
         metrics::gauge!("portcullis_cache_entries", "cache" => cache).set(n as f64);

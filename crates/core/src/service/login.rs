@@ -17,15 +17,39 @@ use jsonwebtoken::Header;
 use tracing::instrument;
 use zeroize::Zeroizing;
 
-fn account_key(tenant: &Tenant, kind: UserKind, login: &str) -> SecretHash {
-    counter_key(&["account", &tenant.id.to_string(), kind.as_str(), login])
+/// What an account's attempts are counted for: logins (by the login name given, known or
+/// not), or password changes (by user id). Apart, so that neither can exhaust the other.
+#[derive(Clone, Copy)]
+pub(crate) enum Attempts {
+    Login,
+    PasswordChange,
+}
+
+impl Attempts {
+    fn scope(self) -> &'static str {
+        match self {
+            Attempts::Login => "account",
+            Attempts::PasswordChange => "password-change",
+        }
+    }
+}
+
+fn account_key(what: Attempts, tenant: &Tenant, kind: UserKind, login: &str) -> SecretHash {
+    counter_key(&[what.scope(), &tenant.id.to_string(), kind.as_str(), login])
 }
 
 /// The key of an (account, address) counter; the address as limits count it, so that
 /// counting, clearing on success and unlocking all name the same counter.
-fn account_ip_key(tenant: &Tenant, kind: UserKind, login: &str, ip: &str) -> SecretHash {
+fn account_ip_key(
+    what: Attempts,
+    tenant: &Tenant,
+    kind: UserKind,
+    login: &str,
+    ip: &str,
+) -> SecretHash {
     counter_key(&[
-        "account-ip",
+        what.scope(),
+        "ip",
         &tenant.id.to_string(),
         kind.as_str(),
         login,
@@ -151,6 +175,7 @@ impl Core {
     /// any password is checked; refuses it beyond either.
     pub(crate) async fn count_attempt(
         &self,
+        what: Attempts,
         tenant: &Tenant,
         kind: UserKind,
         login: &str,
@@ -167,7 +192,7 @@ impl Core {
                     .await);
             }
             // Before the account's own count, so one client alone cannot lock the account.
-            let key = account_ip_key(tenant, kind, login, &ip);
+            let key = account_ip_key(what, tenant, kind, login, &ip);
             let n = self.store.hit_counter(&key, start).await?;
             if n > limits.per_account_ip {
                 let limit = limits.per_account_ip;
@@ -178,7 +203,7 @@ impl Core {
         }
         let n = self
             .store
-            .hit_counter(&account_key(tenant, kind, login), start)
+            .hit_counter(&account_key(what, tenant, kind, login), start)
             .await?;
         if n > limits.per_account {
             let limit = limits.per_account;
@@ -294,11 +319,26 @@ impl Core {
             })
             .transpose()?;
         self.store
-            .clear_counter(&account_key(tenant, kind, &login))
+            .clear_counter(&account_key(Attempts::Login, tenant, kind, &login))
+            .await?;
+        let user_id = user.id.to_string();
+        self.store
+            .clear_counter(&account_key(
+                Attempts::PasswordChange,
+                tenant,
+                kind,
+                &user_id,
+            ))
             .await?;
         if let Some(ip) = ip {
             self.store
-                .clear_counter(&account_ip_key(tenant, kind, &login, &ip.to_string()))
+                .clear_counter(&account_ip_key(
+                    Attempts::Login,
+                    tenant,
+                    kind,
+                    &login,
+                    &ip.to_string(),
+                ))
                 .await?;
         }
         self.audit(AuditRecord {
@@ -346,7 +386,8 @@ impl Core {
         if let Some(code) = req.store.as_deref() {
             self.resolve_store(&tenant, Some(code), None)?;
         }
-        self.count_attempt(&tenant, kind, &login, &req.ctx).await?;
+        self.count_attempt(Attempts::Login, &tenant, kind, &login, &req.ctx)
+            .await?;
         let user = self.store.find_user(tenant.id, kind, &login).await?;
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
         let had_hash = stored.is_some();
@@ -394,11 +435,11 @@ impl Core {
         }
         // A success ends the run of attempts on this account.
         self.store
-            .clear_counter(&account_key(&tenant, kind, &login))
+            .clear_counter(&account_key(Attempts::Login, &tenant, kind, &login))
             .await?;
         if let Some(ip) = &req.ctx.ip {
             self.store
-                .clear_counter(&account_ip_key(&tenant, kind, &login, ip))
+                .clear_counter(&account_ip_key(Attempts::Login, &tenant, kind, &login, ip))
                 .await?;
         }
         if let Some(max_age) = tenant.password_policy.max_age()

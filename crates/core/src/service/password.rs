@@ -1,5 +1,6 @@
 //! The password lifecycle: reset by e-mailed link, change with the current password.
 
+use super::login::Attempts;
 use super::{AuditRecord, Core};
 use crate::app::ClientApp;
 use crate::audit::RequestContext;
@@ -371,7 +372,8 @@ impl Core {
         let tenant = self.tenant(user.tenant_id)?;
         // Guesses of the current password count like login attempts (per address, per
         // account), so a stolen access token cannot be used to brute-force the password.
-        self.count_attempt(&tenant, user.kind, &format!("change:{}", user.id), ctx)
+        let user_id = user.id.to_string();
+        self.count_attempt(Attempts::PasswordChange, &tenant, user.kind, &user_id, ctx)
             .await?;
         let verified = self
             .hasher

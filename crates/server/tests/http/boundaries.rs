@@ -231,6 +231,15 @@ async fn another_tenants_tokens_are_refused_by_every_api_and_change_nothing() {
     assert_eq!(resp.status(), 200, "the refresh token was not spent");
     let resp = jfw_devices(&server, "globex.example.com", &held).await;
     assert_eq!(resp.status(), 200);
+    let resp = server
+        .http
+        .post(server.url("/api/v1/users/auth/refresh-auth-key"))
+        .header("Brand-URL", "globex.example.com")
+        .json(&json!({"refreshAuthKey": held.jfw_refresh}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "the JFW refresh key was not spent");
     let resp = jrni_logout(&server, "globex-web", &held.jrni).await;
     assert_eq!(resp.status(), 200, "the JRNI token was still live");
 }
