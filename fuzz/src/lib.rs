@@ -53,7 +53,6 @@ const DOC: &str = r#"{
 pub struct World {
     pub rt: tokio::runtime::Runtime,
     pub core: Arc<Core>,
-    pub clock: Arc<FixedClock>,
     _dir: tempfile::TempDir,
 }
 
@@ -85,9 +84,7 @@ impl World {
                 },
                 ..Default::default()
             };
-            let core = Core::start(store, clock.clone(), master, settings)
-                .await
-                .unwrap();
+            let core = Core::start(store, clock, master, settings).await.unwrap();
             let doc: ProvisioningDoc = serde_json::from_str(DOC).unwrap();
             core.import(&doc).await.unwrap();
             Arc::new(core)
@@ -95,7 +92,6 @@ impl World {
         World {
             rt,
             core,
-            clock,
             _dir: dir,
         }
     }
