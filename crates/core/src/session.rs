@@ -1,10 +1,12 @@
 //! Sessions and their refresh tokens. A session is one login; its refresh tokens form one
 //! family, rotated at every use. Only hashes of refresh tokens are stored.
 
+use crate::audit::AuditEvent;
 use crate::clock::Timestamp;
 use crate::ids::{AppId, SessionId, StorefrontId, TenantId, UserId};
 use crate::secret::SecretHash;
-use crate::user::UserKind;
+use crate::user::{User, UserKind};
+use std::collections::{HashMap, HashSet};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Session {
@@ -47,6 +49,15 @@ pub struct RefreshRecord {
     pub successor: Option<Vec<u8>>,
 }
 
+/// A refresh token as the refresh grant reads it: with its session and the session's user
+/// (`None` for a service session), in one read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshLookup {
+    pub record: RefreshRecord,
+    pub session: Session,
+    pub user: Option<User>,
+}
+
 /// What `Store::rotate_refresh` did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RotateOutcome {
@@ -63,6 +74,75 @@ pub enum RotateOutcome {
 pub struct SessionTouch {
     pub last_used_at: Timestamp,
     pub idle_expires_at: Timestamp,
+}
+
+/// One refresh-token rotation, as `Store::rotate_refresh` applies it.
+#[derive(Clone, Debug)]
+pub struct Rotation {
+    /// The token presented.
+    pub old: SecretHash,
+    /// The new pair, sealed for retries (see [`RefreshRecord::successor`]).
+    pub successor: Vec<u8>,
+    /// The new token; its `issued_at` is the rotation time.
+    pub next: RefreshRecord,
+    pub touch: SessionTouch,
+    /// Written in the same transaction, only if this rotation wins.
+    pub audit: Option<AuditEvent>,
+}
+
+/// The first rotation of each presented token in a batch: the only ones a store tries to
+/// swap, since a later one presenting the same token loses to the first.
+pub fn first_of_each_token(batch: &[Rotation]) -> Vec<&Rotation> {
+    let mut seen = HashSet::new();
+    batch.iter().filter(|r| seen.insert(r.old)).collect()
+}
+
+/// Which rotations of a batch won, given the old hashes the store swapped.
+pub fn winners(batch: &[Rotation], swapped: &HashSet<SecretHash>) -> Vec<bool> {
+    let mut seen = HashSet::new();
+    batch
+        .iter()
+        .map(|r| swapped.contains(&r.old) && seen.insert(r.old))
+        .collect()
+}
+
+/// The rotations of a batch that won, and those that lost, given [`winners`].
+pub fn split<'a>(batch: &'a [Rotation], won: &[bool]) -> (Vec<&'a Rotation>, Vec<&'a Rotation>) {
+    let (winning, lost): (Vec<_>, Vec<_>) = batch.iter().zip(won).partition(|(_, won)| **won);
+    (
+        winning.into_iter().map(|(r, _)| r).collect(),
+        lost.into_iter().map(|(r, _)| r).collect(),
+    )
+}
+
+/// The session updates of the winning rotations, one per session (the latest).
+pub fn touches<'a>(winning: impl Iterator<Item = &'a Rotation>) -> Vec<(SessionId, SessionTouch)> {
+    let mut latest: HashMap<SessionId, SessionTouch> = HashMap::new();
+    for r in winning {
+        let touch = latest.entry(r.next.session_id).or_insert(r.touch);
+        if r.touch.last_used_at > touch.last_used_at {
+            *touch = r.touch;
+        }
+    }
+    latest.into_iter().collect()
+}
+
+/// Each rotation's outcome: `Rotated` for the winners; for the others the token as it now
+/// stands (`current`, read after the swaps) or `NotFound`.
+pub fn outcomes(
+    batch: &[Rotation],
+    won: &[bool],
+    current: &HashMap<SecretHash, RefreshRecord>,
+) -> Vec<RotateOutcome> {
+    batch
+        .iter()
+        .zip(won)
+        .map(|(r, &won)| match (won, current.get(&r.old)) {
+            (true, _) => RotateOutcome::Rotated,
+            (false, Some(record)) => RotateOutcome::AlreadyRotated(record.clone()),
+            (false, None) => RotateOutcome::NotFound,
+        })
+        .collect()
 }
 
 #[derive(Clone, Debug, Default)]

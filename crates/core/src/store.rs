@@ -18,7 +18,9 @@ use crate::profile::Profile;
 use crate::provisioning::ProvisionPlan;
 use crate::reset::ResetRecord;
 use crate::secret::SecretHash;
-use crate::session::{Change, RefreshRecord, RotateOutcome, Session, SessionFilter, SessionTouch};
+use crate::session::{
+    Change, RefreshLookup, RefreshRecord, RotateOutcome, Rotation, Session, SessionFilter,
+};
 use crate::tenant::{Storefront, Tenant};
 use crate::user::{User, UserKind, UserStatus};
 use async_trait::async_trait;
@@ -95,17 +97,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     async fn get_session(&self, id: SessionId) -> StoreResult<Option<Session>>;
     async fn list_sessions(&self, filter: &SessionFilter) -> StoreResult<Vec<Session>>;
-    async fn find_refresh(&self, hash: &SecretHash) -> StoreResult<Option<RefreshRecord>>;
-    /// Atomically: if `old` is not yet rotated, mark it rotated at `next.issued_at` with
-    /// `successor`, insert `next`, and touch the session. Exactly one concurrent caller gets
-    /// `Rotated`; the others get `AlreadyRotated` with the winner's record.
-    async fn rotate_refresh(
-        &self,
-        old: &SecretHash,
-        successor: &[u8],
-        next: &RefreshRecord,
-        touch: SessionTouch,
-    ) -> StoreResult<RotateOutcome>;
+    /// A refresh token with its session and user, read together (the refresh grant needs
+    /// all three).
+    async fn find_refresh(&self, hash: &SecretHash) -> StoreResult<Option<RefreshLookup>>;
+    /// Apply a batch of rotations in one transaction, as if one after another: for each, if
+    /// its `old` token is not yet rotated, mark it rotated at `next.issued_at` with
+    /// `successor`, insert `next`, touch the session and write its audit event. Exactly one
+    /// caller presenting a token gets `Rotated`, in this batch or across concurrent ones; the
+    /// others get `AlreadyRotated` with the record as the winner left it. One outcome per
+    /// rotation, in order; an error means none was applied.
+    async fn rotate_refresh(&self, batch: &[Rotation]) -> StoreResult<Vec<RotateOutcome>>;
     /// Revoke a live session and record the change, and unbind the push token of any device
     /// bound to it. Returns false if it was already revoked.
     async fn revoke_session(&self, id: SessionId, at: Timestamp, reason: &str)
@@ -409,17 +410,14 @@ macro_rules! impl_store_by_delegation {
             async fn find_refresh(
                 &self,
                 hash: &$crate::secret::SecretHash,
-            ) -> $crate::store::StoreResult<Option<$crate::session::RefreshRecord>> {
+            ) -> $crate::store::StoreResult<Option<$crate::session::RefreshLookup>> {
                 self.find_refresh(hash).await
             }
             async fn rotate_refresh(
                 &self,
-                old: &$crate::secret::SecretHash,
-                successor: &[u8],
-                next: &$crate::session::RefreshRecord,
-                touch: $crate::session::SessionTouch,
-            ) -> $crate::store::StoreResult<$crate::session::RotateOutcome> {
-                self.rotate_refresh(old, successor, next, touch).await
+                batch: &[$crate::session::Rotation],
+            ) -> $crate::store::StoreResult<Vec<$crate::session::RotateOutcome>> {
+                self.rotate_refresh(batch).await
             }
             async fn revoke_session(
                 &self,

@@ -21,6 +21,10 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
     ];
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &BUCKETS)?
+        .set_buckets_for_metric(
+            Matcher::Full("portcullis_rotation_batch_size".into()),
+            &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0],
+        )?
         .install_recorder()?;
     describe();
     Ok(handle)
@@ -42,6 +46,10 @@ fn describe() {
         "Login attempts refused by a limit (per_ip, per_account_ip, per_account)"
     );
     describe_counter!("portcullis_refreshes_total", "Refresh-token rotations");
+    describe_histogram!(
+        "portcullis_rotation_batch_size",
+        "Refresh-token rotations written together in one transaction (group commit)"
+    );
     describe_counter!(
         "portcullis_refresh_reuse_total",
         "Refresh tokens presented again after rotation (session revoked)"

@@ -1,13 +1,15 @@
 //! The checks. Each takes a fresh, empty store.
 
-use crate::fixtures::{T0, refresh, world};
+use crate::fixtures::{T0, refresh, rotation, world};
 use portcullis_core::audit::{AuditEvent, AuditFilter};
 use portcullis_core::ids::{AuditId, MessageId};
 use portcullis_core::keys;
 use portcullis_core::outbox::{OutboxFilter, OutboxMessage, OutboxOutcome, OutboxStatus};
 use portcullis_core::reset::ResetRecord;
 use portcullis_core::secret::{MasterKey, SecretHash};
-use portcullis_core::session::{ChangeKind, RotateOutcome, SessionFilter, SessionTouch};
+use portcullis_core::session::{
+    ChangeKind, RefreshLookup, RefreshRecord, RotateOutcome, Rotation, SessionFilter,
+};
 use portcullis_core::tenant::SigningAlg;
 use portcullis_core::user::{UserKind, UserStatus};
 use portcullis_core::{Store, StoreError, Timestamp};
@@ -269,8 +271,27 @@ pub async fn sessions_and_refresh_rotation(store: S) {
     );
     assert_eq!(
         store.find_refresh(&first.hash).await.unwrap(),
-        Some(first.clone())
+        Some(RefreshLookup {
+            record: first.clone(),
+            session: session.clone(),
+            user: Some(alice.clone()),
+        }),
+        "a refresh token is read with its session and user"
     );
+    // A service session (client credentials) has no user.
+    let mut service = w.session(&alice, T0);
+    (service.user_id, service.kind) = (None, None);
+    let service_token = refresh(service.id, "service-refresh-token", T0);
+    store
+        .create_session(&service, Some(&service_token))
+        .await
+        .unwrap();
+    let found = store
+        .find_refresh(&service_token.hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((found.session, found.user), (service, None));
     // A second session with the same id is a conflict.
     assert!(matches!(
         store.create_session(&session, None).await,
@@ -279,21 +300,10 @@ pub async fn sessions_and_refresh_rotation(store: S) {
 
     let t1 = T0.plus(secs(60));
     let second = refresh(session.id, "second-refresh-token", t1);
-    let touch = SessionTouch {
-        last_used_at: t1,
-        idle_expires_at: t1.plus(secs(7200)),
-    };
-    let outcome = store
-        .rotate_refresh(&first.hash, b"sealed-pair", &second, touch)
-        .await
-        .unwrap();
+    let outcome = rotate(&store, rotation(&first, "sealed-pair", second.clone())).await;
     assert_eq!(outcome, RotateOutcome::Rotated);
     let third = refresh(session.id, "third-refresh-token", t1);
-    match store
-        .rotate_refresh(&first.hash, b"other", &third, touch)
-        .await
-        .unwrap()
-    {
+    match rotate(&store, rotation(&first, "other", third.clone())).await {
         RotateOutcome::AlreadyRotated(rec) => {
             assert_eq!(rec.rotated_at, Some(t1));
             assert_eq!(rec.successor.as_deref(), Some(&b"sealed-pair"[..]));
@@ -301,19 +311,22 @@ pub async fn sessions_and_refresh_rotation(store: S) {
         other => panic!("expected AlreadyRotated, got {other:?}"),
     }
     assert_eq!(store.find_refresh(&third.hash).await.unwrap(), None);
-    let missing = SecretHash::of("never-issued");
+    let never = refresh(session.id, "never-issued", T0);
     assert_eq!(
-        store
-            .rotate_refresh(&missing, b"x", &third, touch)
-            .await
-            .unwrap(),
+        rotate(&store, rotation(&never, "x", third)).await,
         RotateOutcome::NotFound
     );
-    let touched = store.get_session(session.id).await.unwrap().unwrap();
+    let RefreshLookup {
+        record: stored,
+        session: touched,
+        ..
+    } = store.find_refresh(&second.hash).await.unwrap().unwrap();
+    assert_eq!(stored, second);
     assert_eq!(
         (touched.last_used_at, touched.idle_expires_at),
-        (touch.last_used_at, touch.idle_expires_at)
+        (t1, second.expires_at)
     );
+    assert_eq!(store.get_session(session.id).await.unwrap(), Some(touched));
 
     let live = SessionFilter {
         user_id: Some(alice.id),
@@ -331,7 +344,8 @@ pub async fn sessions_and_refresh_rotation(store: S) {
         tenant_id: Some(w.tenant.id),
         ..Default::default()
     };
-    assert_eq!(store.list_sessions(&by_tenant).await.unwrap().len(), 1);
+    // Alice's session and the service session.
+    assert_eq!(store.list_sessions(&by_tenant).await.unwrap().len(), 2);
 }
 
 pub async fn concurrent_rotation_has_one_winner(store: S) {
@@ -344,30 +358,143 @@ pub async fn concurrent_rotation_has_one_winner(store: S) {
     store.create_session(&session, Some(&first)).await.unwrap();
 
     let t1 = T0.plus(secs(1));
-    let touch = SessionTouch {
-        last_used_at: t1,
-        idle_expires_at: t1.plus(secs(7200)),
-    };
     let mut tasks = Vec::new();
     for i in 0..8 {
         let store = store.clone();
-        let next = refresh(session.id, &format!("successor-{i}"), t1);
-        let old = first.hash;
-        tasks.push(tokio::spawn(async move {
-            store
-                .rotate_refresh(&old, format!("pair-{i}").as_bytes(), &next, touch)
-                .await
-        }));
+        let r = rotation(
+            &first,
+            &format!("pair-{i}"),
+            refresh(session.id, &format!("successor-{i}"), t1),
+        );
+        tasks.push(tokio::spawn(async move { rotate(&store, r).await }));
     }
     let mut winners = 0;
     for t in tasks {
-        match t.await.unwrap().unwrap() {
+        match t.await.unwrap() {
             RotateOutcome::Rotated => winners += 1,
             RotateOutcome::AlreadyRotated(rec) => assert!(rec.rotated_at.is_some()),
             RotateOutcome::NotFound => panic!("token vanished"),
         }
     }
     assert_eq!(winners, 1);
+}
+
+async fn rotate(store: &S, r: Rotation) -> RotateOutcome {
+    let mut outcomes = store.rotate_refresh(&[r]).await.unwrap();
+    assert_eq!(outcomes.len(), 1);
+    outcomes.remove(0)
+}
+
+/// Rotations written together behave as if written one after another.
+pub async fn rotation_batches_apply_in_order(store: S) {
+    let w = world("acme");
+    store.apply_provisioning(&w.plan()).await.unwrap();
+    let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
+    store.insert_user(&alice, &[]).await.unwrap();
+    let mut firsts = Vec::new();
+    let mut sessions = Vec::new();
+    for i in 0..3 {
+        let session = w.session(&alice, T0);
+        let first = refresh(session.id, &format!("first-{i}"), T0);
+        store.create_session(&session, Some(&first)).await.unwrap();
+        sessions.push(session);
+        firsts.push(first);
+    }
+    // Session 2's token was rotated before this batch.
+    let t1 = T0.plus(secs(30));
+    let earlier = refresh(sessions[2].id, "earlier", t1);
+    rotate(&store, rotation(&firsts[2], "earlier-pair", earlier)).await;
+
+    let t2 = T0.plus(secs(60));
+    let next = |i: usize, name: &str| refresh(sessions[i].id, name, t2);
+    let audited = |r: RefreshRecord, sealed: &str, session: usize| {
+        let mut r = rotation(&firsts[session], sealed, r);
+        r.audit = Some(AuditEvent {
+            id: AuditId::new(),
+            at: t2,
+            tenant_id: Some(w.tenant.id),
+            user_id: Some(alice.id),
+            app_id: Some(w.app.id),
+            session_id: Some(sessions[session].id),
+            action: "refresh.succeeded".into(),
+            detail: sealed.into(),
+            ip: Some("192.0.2.7".into()),
+        });
+        r
+    };
+    let never = refresh(sessions[0].id, "never-issued", T0);
+    let batch = vec![
+        audited(next(0, "a"), "pair-a", 0),
+        audited(next(1, "b"), "pair-b", 1),
+        // The same token again: loses to the first rotation of the batch.
+        audited(next(0, "a-again"), "pair-a-again", 0),
+        audited(next(2, "c"), "pair-c", 2),
+        rotation(&never, "pair-never", next(0, "d")),
+    ];
+    let outcomes = store.rotate_refresh(&batch).await.unwrap();
+    assert_eq!(outcomes.len(), batch.len());
+    assert_eq!(outcomes[0], RotateOutcome::Rotated);
+    assert_eq!(outcomes[1], RotateOutcome::Rotated);
+    match &outcomes[2] {
+        RotateOutcome::AlreadyRotated(rec) => {
+            assert_eq!(rec.successor.as_deref(), Some(&b"pair-a"[..]));
+            assert_eq!(rec.rotated_at, Some(t2));
+        }
+        other => panic!("expected the batch's first rotation to win, got {other:?}"),
+    }
+    match &outcomes[3] {
+        RotateOutcome::AlreadyRotated(rec) => {
+            assert_eq!(rec.successor.as_deref(), Some(&b"earlier-pair"[..]));
+            assert_eq!(rec.rotated_at, Some(t1));
+        }
+        other => panic!("expected the earlier rotation to stand, got {other:?}"),
+    }
+    assert_eq!(outcomes[4], RotateOutcome::NotFound);
+
+    // Only the winners' tokens exist, each touching its own session.
+    for (name, session) in [("a", 0), ("b", 1)] {
+        let RefreshLookup {
+            record: stored,
+            session: touched,
+            ..
+        } = store
+            .find_refresh(&SecretHash::of(name))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored, next(session, name));
+        assert_eq!(touched.id, sessions[session].id);
+        assert_eq!(touched.last_used_at, t2);
+    }
+    for name in ["a-again", "c", "d"] {
+        assert_eq!(
+            store.find_refresh(&SecretHash::of(name)).await.unwrap(),
+            None
+        );
+    }
+    let untouched = store
+        .find_refresh(&SecretHash::of("earlier"))
+        .await
+        .unwrap()
+        .unwrap()
+        .session;
+    assert_eq!(
+        untouched.last_used_at, t1,
+        "a lost rotation touches nothing"
+    );
+    // Only the winners' audit events are written.
+    let audit = store
+        .list_audit(&AuditFilter {
+            action: Some("refresh".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut details: Vec<_> = audit.iter().map(|e| e.detail.as_str()).collect();
+    details.sort();
+    assert_eq!(details, ["pair-a", "pair-b"]);
+    assert!(audit.iter().all(|e| e.ip.as_deref() == Some("192.0.2.7")));
+    assert!(store.rotate_refresh(&[]).await.unwrap().is_empty());
 }
 
 pub async fn revocation_feeds_changes(store: S) {
@@ -628,19 +755,11 @@ pub async fn snapshot_counts_and_restore_guard(store: S) {
     let first = refresh(session.id, "first", T0);
     store.create_session(&session, Some(&first)).await.unwrap();
     let t1 = T0.plus(secs(1));
-    let touch = SessionTouch {
-        last_used_at: t1,
-        idle_expires_at: t1.plus(secs(7200)),
-    };
-    store
-        .rotate_refresh(
-            &first.hash,
-            b"pair",
-            &refresh(session.id, "second", t1),
-            touch,
-        )
-        .await
-        .unwrap();
+    rotate(
+        &store,
+        rotation(&first, "pair", refresh(session.id, "second", t1)),
+    )
+    .await;
     let tokens = store.list_refresh_tokens(session.id).await.unwrap();
     assert_eq!(tokens.len(), 2, "rotated tokens are listed too");
 

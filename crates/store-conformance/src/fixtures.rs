@@ -6,7 +6,7 @@ use portcullis_core::ids::{AppId, ProfileId, SessionId, StorefrontId, TenantId, 
 use portcullis_core::profile::{Profile, Right, RouteRule};
 use portcullis_core::provisioning::ProvisionPlan;
 use portcullis_core::secret::SecretHash;
-use portcullis_core::session::{RefreshRecord, Session};
+use portcullis_core::session::{RefreshRecord, Rotation, Session, SessionTouch};
 use portcullis_core::tenant::{SigningAlg, Storefront, Tenant, TokenSettings};
 use portcullis_core::user::{User, UserKind, UserStatus};
 use std::time::Duration;
@@ -138,5 +138,19 @@ pub fn refresh(session: SessionId, secret: &str, at: Timestamp) -> RefreshRecord
         expires_at: at.plus(Duration::from_secs(7200)),
         rotated_at: None,
         successor: None,
+    }
+}
+
+/// A rotation of `old` into `next` at `next.issued_at`, its pair sealed as `sealed`.
+pub fn rotation(old: &RefreshRecord, sealed: &str, next: RefreshRecord) -> Rotation {
+    Rotation {
+        old: old.hash,
+        successor: sealed.as_bytes().to_vec(),
+        touch: SessionTouch {
+            last_used_at: next.issued_at,
+            idle_expires_at: next.expires_at,
+        },
+        next,
+        audit: None,
     }
 }

@@ -69,6 +69,7 @@ macro_rules! conformance_tests {
             user_status_and_missing_users,
             sessions_and_refresh_rotation,
             concurrent_rotation_has_one_winner,
+            rotation_batches_apply_in_order,
             revocation_feeds_changes,
             signing_keys_retire_previous,
             audit_trail,

@@ -81,19 +81,33 @@ fn audit_from(row: &PgRow) -> StoreResult<AuditEvent> {
 }
 
 pub(crate) async fn insert_audit(conn: &mut PgConnection, e: &AuditEvent) -> StoreResult<()> {
+    insert_audits(conn, &[e]).await
+}
+
+/// Several audit events in one statement (one array per column).
+pub(crate) async fn insert_audits(
+    conn: &mut PgConnection,
+    events: &[&AuditEvent],
+) -> StoreResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let column =
+        |f: fn(&AuditEvent) -> Option<Uuid>| events.iter().map(|e| f(e)).collect::<Vec<_>>();
     query(
         "INSERT INTO audit_events (id, at, tenant_id, user_id, app_id, session_id, action, detail, ip)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         SELECT * FROM unnest($1::uuid[], $2::int8[], $3::uuid[], $4::uuid[], $5::uuid[],
+                              $6::uuid[], $7::text[], $8::text[], $9::text[])",
     )
-    .bind(e.id.0)
-    .bind(e.at.0)
-    .bind(e.tenant_id.map(|v| v.0))
-    .bind(e.user_id.map(|v| v.0))
-    .bind(e.app_id.map(|v| v.0))
-    .bind(e.session_id.map(|v| v.0))
-    .bind(&e.action)
-    .bind(&e.detail)
-    .bind(&e.ip)
+    .bind(events.iter().map(|e| e.id.0).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.at.0).collect::<Vec<_>>())
+    .bind(column(|e| e.tenant_id.map(|v| v.0)))
+    .bind(column(|e| e.user_id.map(|v| v.0)))
+    .bind(column(|e| e.app_id.map(|v| v.0)))
+    .bind(column(|e| e.session_id.map(|v| v.0)))
+    .bind(events.iter().map(|e| e.action.clone()).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.detail.clone()).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.ip.clone()).collect::<Vec<_>>())
     .execute(conn)
     .await
     .map_err(db_err)?;

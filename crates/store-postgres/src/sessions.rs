@@ -2,16 +2,19 @@
 
 use crate::codec::{get, get_opt_ts, get_ts};
 use crate::feed::record_change;
+use crate::users::{USER_COLUMNS_AS_U, user_from_prefixed};
 use crate::{PgStore, db_err};
 use portcullis_core::ids::{AppId, SessionId, StorefrontId, TenantId, UserId};
 use portcullis_core::secret::SecretHash;
 use portcullis_core::session::{
-    ChangeKind, RefreshRecord, RotateOutcome, Session, SessionFilter, SessionTouch,
+    self, ChangeKind, RefreshLookup, RefreshRecord, RotateOutcome, Rotation, Session, SessionFilter,
 };
 use portcullis_core::user::UserKind;
 use portcullis_core::{StoreError, StoreResult, Timestamp};
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, query};
+use sqlx::{PgConnection, query, query_scalar};
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 use uuid::Uuid;
 
 fn session_from(row: &PgRow) -> StoreResult<Session> {
@@ -113,6 +116,15 @@ pub(crate) async fn insert_session(tx: &mut PgConnection, s: &Session) -> StoreR
     Ok(())
 }
 
+/// Tokens and sessions share no column name; the user's columns are renamed.
+static FIND_REFRESH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT r.*, s.*, {USER_COLUMNS_AS_U} FROM refresh_tokens r
+         JOIN sessions s ON s.id = r.session_id LEFT JOIN users u ON u.id = s.user_id
+         WHERE r.hash = $1"
+    )
+});
+
 impl PgStore {
     pub(crate) async fn list_refresh_tokens(
         &self,
@@ -170,51 +182,153 @@ impl PgStore {
     pub(crate) async fn find_refresh(
         &self,
         hash: &SecretHash,
-    ) -> StoreResult<Option<RefreshRecord>> {
-        let row = query("SELECT * FROM refresh_tokens WHERE hash = $1")
+    ) -> StoreResult<Option<RefreshLookup>> {
+        let row = query(&FIND_REFRESH)
             .bind(hash.as_bytes().as_slice())
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?;
-        row.as_ref().map(refresh_from).transpose()
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let session = session_from(&row)?;
+        let user = match session.user_id {
+            Some(_) if get::<Option<String>>(&row, "u_kind")?.is_some() => {
+                Some(user_from_prefixed(&row, "u_")?)
+            }
+            _ => None,
+        };
+        Ok(Some(RefreshLookup {
+            record: refresh_from(&row)?,
+            session,
+            user,
+        }))
     }
 
+    /// A statement per step whatever the batch size (one array per column): swap, then
+    /// insert, touch and audit for the winners, then read back the tokens the others lost to.
+    /// Row locks make a concurrent batch on another node wait for this one and then see its
+    /// tokens rotated.
     pub(crate) async fn rotate_refresh(
         &self,
-        old: &SecretHash,
-        successor: &[u8],
-        next: &RefreshRecord,
-        touch: SessionTouch,
-    ) -> StoreResult<RotateOutcome> {
+        batch: &[Rotation],
+    ) -> StoreResult<Vec<RotateOutcome>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let won = query("UPDATE refresh_tokens SET rotated_at = $1, successor = $2 WHERE hash = $3 AND rotated_at IS NULL")
-            .bind(next.issued_at.0)
-            .bind(successor)
-            .bind(old.as_bytes().as_slice())
+        let candidates = session::first_of_each_token(batch);
+        let swapped: Vec<Vec<u8>> = query_scalar(
+            "UPDATE refresh_tokens r SET rotated_at = v.at, successor = v.successor
+             FROM unnest($1::bytea[], $2::int8[], $3::bytea[]) AS v(hash, at, successor)
+             WHERE r.hash = v.hash AND r.rotated_at IS NULL
+             RETURNING r.hash",
+        )
+        .bind(
+            candidates
+                .iter()
+                .map(|r| r.old.as_bytes().to_vec())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            candidates
+                .iter()
+                .map(|r| r.next.issued_at.0)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            candidates
+                .iter()
+                .map(|r| r.successor.clone())
+                .collect::<Vec<_>>(),
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let swapped = swapped
+            .iter()
+            .map(|h| {
+                SecretHash::from_slice(h)
+                    .ok_or_else(|| StoreError::Internal("bad refresh hash".into()))
+            })
+            .collect::<StoreResult<HashSet<_>>>()?;
+        let won = session::winners(batch, &swapped);
+        let (winning, lost) = session::split(batch, &won);
+        if !winning.is_empty() {
+            query(
+                "INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
+                 SELECT * FROM unnest($1::bytea[], $2::uuid[], $3::int8[], $4::int8[])",
+            )
+            .bind(
+                winning
+                    .iter()
+                    .map(|r| r.next.hash.as_bytes().to_vec())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                winning
+                    .iter()
+                    .map(|r| r.next.session_id.0)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                winning
+                    .iter()
+                    .map(|r| r.next.issued_at.0)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                winning
+                    .iter()
+                    .map(|r| r.next.expires_at.0)
+                    .collect::<Vec<_>>(),
+            )
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        if won.rows_affected() == 0 {
-            let row = query("SELECT * FROM refresh_tokens WHERE hash = $1")
-                .bind(old.as_bytes().as_slice())
-                .fetch_optional(&mut *tx)
+            let touches = session::touches(winning.iter().copied());
+            query(
+                "UPDATE sessions s SET last_used_at = v.used, idle_expires_at = v.idle
+                 FROM unnest($1::uuid[], $2::int8[], $3::int8[]) AS v(id, used, idle)
+                 WHERE s.id = v.id",
+            )
+            .bind(touches.iter().map(|(id, _)| id.0).collect::<Vec<_>>())
+            .bind(
+                touches
+                    .iter()
+                    .map(|(_, t)| t.last_used_at.0)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                touches
+                    .iter()
+                    .map(|(_, t)| t.idle_expires_at.0)
+                    .collect::<Vec<_>>(),
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let audits: Vec<_> = winning.iter().filter_map(|r| r.audit.as_ref()).collect();
+            crate::feed::insert_audits(&mut tx, &audits).await?;
+        }
+        let mut current = HashMap::new();
+        if !lost.is_empty() {
+            let rows = query("SELECT * FROM refresh_tokens WHERE hash = ANY($1::bytea[])")
+                .bind(
+                    lost.iter()
+                        .map(|r| r.old.as_bytes().to_vec())
+                        .collect::<Vec<_>>(),
+                )
+                .fetch_all(&mut *tx)
                 .await
                 .map_err(db_err)?;
-            return match row {
-                Some(r) => Ok(RotateOutcome::AlreadyRotated(refresh_from(&r)?)),
-                None => Ok(RotateOutcome::NotFound),
-            };
+            for row in &rows {
+                let record = refresh_from(row)?;
+                current.insert(record.hash, record);
+            }
         }
-        insert_refresh(&mut tx, next).await?;
-        query("UPDATE sessions SET last_used_at = $1, idle_expires_at = $2 WHERE id = $3")
-            .bind(touch.last_used_at.0)
-            .bind(touch.idle_expires_at.0)
-            .bind(next.session_id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
-        Ok(RotateOutcome::Rotated)
+        Ok(session::outcomes(batch, &won, &current))
     }
 
     pub(crate) async fn revoke_session(

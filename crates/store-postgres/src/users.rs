@@ -7,23 +7,43 @@ use portcullis_core::user::{User, UserKind, UserStatus, normalize_login};
 use portcullis_core::{StoreError, StoreResult, Timestamp};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, query};
+use std::borrow::Cow;
 use uuid::Uuid;
 
 fn user_from(row: &PgRow) -> StoreResult<User> {
+    user_from_prefixed(row, "")
+}
+
+/// The user columns of a join, named `u_<column>` (see [`user_from_prefixed`]).
+pub(crate) const USER_COLUMNS_AS_U: &str = "u.id AS u_id, u.tenant_id AS u_tenant_id, \
+    u.kind AS u_kind, u.email AS u_email, u.username AS u_username, u.phone AS u_phone, \
+    u.status AS u_status, u.password_hash AS u_password_hash, \
+    u.password_origin AS u_password_origin, u.password_changed_at AS u_password_changed_at, \
+    u.store_id AS u_store_id, u.created_at AS u_created_at, u.updated_at AS u_updated_at";
+
+/// A user from a row whose user columns carry `prefix`, as in a join with other tables.
+pub(crate) fn user_from_prefixed(row: &PgRow, prefix: &str) -> StoreResult<User> {
+    let c = |name: &'static str| -> Cow<'static, str> {
+        if prefix.is_empty() {
+            name.into()
+        } else {
+            format!("{prefix}{name}").into()
+        }
+    };
     Ok(User {
-        id: UserId(get::<Uuid>(row, "id")?),
-        tenant_id: TenantId(get::<Uuid>(row, "tenant_id")?),
-        kind: get_parsed(row, "kind", UserKind::parse)?,
-        email: get(row, "email")?,
-        username: get(row, "username")?,
-        phone: get(row, "phone")?,
-        status: get_parsed(row, "status", UserStatus::parse)?,
-        password_hash: get(row, "password_hash")?,
-        password_origin: get(row, "password_origin")?,
-        password_changed_at: get_ts(row, "password_changed_at")?,
-        store_id: get::<Option<Uuid>>(row, "store_id")?.map(StorefrontId),
-        created_at: get_ts(row, "created_at")?,
-        updated_at: get_ts(row, "updated_at")?,
+        id: UserId(get::<Uuid>(row, &c("id"))?),
+        tenant_id: TenantId(get::<Uuid>(row, &c("tenant_id"))?),
+        kind: get_parsed(row, &c("kind"), UserKind::parse)?,
+        email: get(row, &c("email"))?,
+        username: get(row, &c("username"))?,
+        phone: get(row, &c("phone"))?,
+        status: get_parsed(row, &c("status"), UserStatus::parse)?,
+        password_hash: get(row, &c("password_hash"))?,
+        password_origin: get(row, &c("password_origin"))?,
+        password_changed_at: get_ts(row, &c("password_changed_at"))?,
+        store_id: get::<Option<Uuid>>(row, &c("store_id"))?.map(StorefrontId),
+        created_at: get_ts(row, &c("created_at"))?,
+        updated_at: get_ts(row, &c("updated_at"))?,
     })
 }
 

@@ -8,7 +8,7 @@ use portcullis_core::session::{Change, ChangeKind};
 use portcullis_core::store::PoolState;
 use portcullis_core::{StoreError, StoreResult, Timestamp};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{SqliteConnection, query};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, query};
 
 pub(crate) async fn record_change(
     tx: &mut SqliteConnection,
@@ -63,19 +63,33 @@ fn audit_from(row: &SqliteRow) -> StoreResult<AuditEvent> {
 }
 
 pub(crate) async fn insert_audit(conn: &mut SqliteConnection, e: &AuditEvent) -> StoreResult<()> {
-    query(
-        "INSERT INTO audit_events (id, at, tenant_id, user_id, app_id, session_id, action, detail, ip)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    insert_audits(conn, &[e]).await
+}
+
+/// Several audit events in one statement.
+pub(crate) async fn insert_audits(
+    conn: &mut SqliteConnection,
+    events: &[&AuditEvent],
+) -> StoreResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    QueryBuilder::<Sqlite>::new(
+        "INSERT INTO audit_events (id, at, tenant_id, user_id, app_id, session_id, action, detail, ip) ",
     )
-    .bind(e.id.0.to_string())
-    .bind(e.at.0)
-    .bind(e.tenant_id.map(|v| v.0.to_string()))
-    .bind(e.user_id.map(|v| v.0.to_string()))
-    .bind(e.app_id.map(|v| v.0.to_string()))
-    .bind(e.session_id.map(|v| v.0.to_string()))
-    .bind(&e.action)
-    .bind(&e.detail)
-    .bind(&e.ip)
+    .push_values(events, |mut row, e| {
+        row.push_bind(e.id.0.to_string())
+            .push_bind(e.at.0)
+            .push_bind(e.tenant_id.map(|v| v.0.to_string()))
+            .push_bind(e.user_id.map(|v| v.0.to_string()))
+            .push_bind(e.app_id.map(|v| v.0.to_string()))
+            .push_bind(e.session_id.map(|v| v.0.to_string()))
+            .push_bind(e.action.clone())
+            .push_bind(e.detail.clone())
+            .push_bind(e.ip.clone());
+    })
+    .build()
+    .persistent(events.len() == 1)
     .execute(conn)
     .await
     .map_err(db_err)?;

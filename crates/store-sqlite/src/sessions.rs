@@ -2,16 +2,19 @@
 
 use crate::codec::{get, get_opt_ts, get_opt_uuid, get_ts, get_uuid};
 use crate::feed::record_change;
+use crate::users::{USER_COLUMNS_AS_U, user_from_prefixed};
 use crate::{SqliteStore, db_err};
 use portcullis_core::ids::{AppId, SessionId, StorefrontId, TenantId, UserId};
 use portcullis_core::secret::SecretHash;
 use portcullis_core::session::{
-    ChangeKind, RefreshRecord, RotateOutcome, Session, SessionFilter, SessionTouch,
+    self, ChangeKind, RefreshLookup, RefreshRecord, RotateOutcome, Rotation, Session, SessionFilter,
 };
 use portcullis_core::user::UserKind;
 use portcullis_core::{StoreError, StoreResult, Timestamp};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{SqliteConnection, query};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, query};
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 fn session_from(row: &SqliteRow) -> StoreResult<Session> {
     let kind: Option<String> = get(row, "kind")?;
@@ -115,6 +118,15 @@ pub(crate) async fn insert_session(tx: &mut SqliteConnection, s: &Session) -> St
     Ok(())
 }
 
+/// Tokens and sessions share no column name; the user's columns are renamed.
+static FIND_REFRESH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT r.*, s.*, {USER_COLUMNS_AS_U} FROM refresh_tokens r
+         JOIN sessions s ON s.id = r.session_id LEFT JOIN users u ON u.id = s.user_id
+         WHERE r.hash = ?"
+    )
+});
+
 impl SqliteStore {
     pub(crate) async fn list_refresh_tokens(
         &self,
@@ -172,51 +184,122 @@ impl SqliteStore {
     pub(crate) async fn find_refresh(
         &self,
         hash: &SecretHash,
-    ) -> StoreResult<Option<RefreshRecord>> {
-        let row = query("SELECT * FROM refresh_tokens WHERE hash = ?")
+    ) -> StoreResult<Option<RefreshLookup>> {
+        let row = query(&FIND_REFRESH)
             .bind(hash.as_bytes().as_slice())
             .fetch_optional(&self.read)
             .await
             .map_err(db_err)?;
-        row.as_ref().map(refresh_from).transpose()
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let session = session_from(&row)?;
+        let user = match session.user_id {
+            Some(_) if get::<Option<String>>(&row, "u_kind")?.is_some() => {
+                Some(user_from_prefixed(&row, "u_")?)
+            }
+            _ => None,
+        };
+        Ok(Some(RefreshLookup {
+            record: refresh_from(&row)?,
+            session,
+            user,
+        }))
     }
 
+    /// A statement per step whatever the batch size: swap, then insert, touch and audit for
+    /// the winners, then read back the tokens the others lost to.
     pub(crate) async fn rotate_refresh(
         &self,
-        old: &SecretHash,
-        successor: &[u8],
-        next: &RefreshRecord,
-        touch: SessionTouch,
-    ) -> StoreResult<RotateOutcome> {
+        batch: &[Rotation],
+    ) -> StoreResult<Vec<RotateOutcome>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut tx = self.write.begin().await.map_err(db_err)?;
-        let won = query("UPDATE refresh_tokens SET rotated_at = ?, successor = ? WHERE hash = ? AND rotated_at IS NULL")
-            .bind(next.issued_at.0)
-            .bind(successor)
-            .bind(old.as_bytes().as_slice())
+        let candidates = session::first_of_each_token(batch);
+        let swapped = QueryBuilder::<Sqlite>::new(
+            "UPDATE refresh_tokens SET rotated_at = v.column2, successor = v.column3 FROM (",
+        )
+        .push_values(&candidates, |mut row, r| {
+            row.push_bind(r.old.as_bytes().to_vec())
+                .push_bind(r.next.issued_at.0)
+                .push_bind(r.successor.clone());
+        })
+        .push(
+            ") AS v WHERE refresh_tokens.hash = v.column1 AND refresh_tokens.rotated_at IS NULL
+             RETURNING hash",
+        )
+        .build()
+        .persistent(candidates.len() == 1)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let swapped = swapped
+            .iter()
+            .map(|row| {
+                let hash: Vec<u8> = get(row, "hash")?;
+                SecretHash::from_slice(&hash)
+                    .ok_or_else(|| StoreError::Internal("bad refresh hash".into()))
+            })
+            .collect::<StoreResult<HashSet<_>>>()?;
+        let won = session::winners(batch, &swapped);
+        let (winning, lost) = session::split(batch, &won);
+        if !winning.is_empty() {
+            QueryBuilder::<Sqlite>::new(
+                "INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at) ",
+            )
+            .push_values(&winning, |mut row, r| {
+                row.push_bind(r.next.hash.as_bytes().to_vec())
+                    .push_bind(r.next.session_id.0.to_string())
+                    .push_bind(r.next.issued_at.0)
+                    .push_bind(r.next.expires_at.0);
+            })
+            .build()
+            .persistent(winning.len() == 1)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        if won.rows_affected() == 0 {
-            let row = query("SELECT * FROM refresh_tokens WHERE hash = ?")
-                .bind(old.as_bytes().as_slice())
-                .fetch_optional(&mut *tx)
+            let touches = session::touches(winning.iter().copied());
+            QueryBuilder::<Sqlite>::new(
+                "UPDATE sessions SET last_used_at = v.column2, idle_expires_at = v.column3 FROM (",
+            )
+            .push_values(&touches, |mut row, (id, touch)| {
+                row.push_bind(id.0.to_string())
+                    .push_bind(touch.last_used_at.0)
+                    .push_bind(touch.idle_expires_at.0);
+            })
+            .push(") AS v WHERE sessions.id = v.column1")
+            .build()
+            .persistent(touches.len() == 1)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let audits: Vec<_> = winning.iter().filter_map(|r| r.audit.as_ref()).collect();
+            crate::feed::insert_audits(&mut tx, &audits).await?;
+        }
+        let mut current = HashMap::new();
+        if !lost.is_empty() {
+            let mut select =
+                QueryBuilder::<Sqlite>::new("SELECT * FROM refresh_tokens WHERE hash IN (");
+            let mut hashes = select.separated(", ");
+            for r in &lost {
+                hashes.push_bind(r.old.as_bytes().to_vec());
+            }
+            let rows = select
+                .push(")")
+                .build()
+                .persistent(false)
+                .fetch_all(&mut *tx)
                 .await
                 .map_err(db_err)?;
-            return match row {
-                Some(r) => Ok(RotateOutcome::AlreadyRotated(refresh_from(&r)?)),
-                None => Ok(RotateOutcome::NotFound),
-            };
+            for row in &rows {
+                let record = refresh_from(row)?;
+                current.insert(record.hash, record);
+            }
         }
-        insert_refresh(&mut tx, next).await?;
-        query("UPDATE sessions SET last_used_at = ?, idle_expires_at = ? WHERE id = ?")
-            .bind(touch.last_used_at.0)
-            .bind(touch.idle_expires_at.0)
-            .bind(next.session_id.0.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
-        Ok(RotateOutcome::Rotated)
+        Ok(session::outcomes(batch, &won, &current))
     }
 
     pub(crate) async fn revoke_session(

@@ -8,6 +8,7 @@ use super::tokens::looks_like_jwt;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{SessionId, TenantId, UserId};
 use crate::rights::{self, Decision};
+use crate::user::User;
 use std::sync::Arc;
 
 /// The caller behind a valid access credential.
@@ -114,8 +115,17 @@ impl Core {
             .get_user(user)
             .await?
             .ok_or(CoreError::InvalidToken("invalid token"))?;
-        let names = Arc::new(self.profiles_of(&u).await?);
-        self.user_profiles.insert(user, names.clone());
+        self.cached_profiles_of(&u).await
+    }
+
+    /// A user's profile names, from the cache the change feed keeps true (emptied whenever
+    /// the directory, and so any profile assignment, changes).
+    pub(crate) async fn cached_profiles_of(&self, user: &User) -> CoreResult<Arc<Vec<String>>> {
+        if let Some(p) = self.user_profiles.get(&user.id) {
+            return Ok(p);
+        }
+        let names = Arc::new(self.profiles_of(user).await?);
+        self.user_profiles.insert(user.id, names.clone());
         Ok(names)
     }
 }

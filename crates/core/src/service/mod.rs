@@ -13,6 +13,7 @@ mod opaque;
 mod password;
 mod profiles;
 mod refresh;
+mod rotations;
 mod tokens;
 
 pub use admin::NewUser;
@@ -93,6 +94,8 @@ pub struct Core {
     outbox_signal: Arc<tokio::sync::Notify>,
     /// Profile names of users seen by forward-auth with opaque tokens (JWTs carry theirs).
     user_profiles: moka::sync::Cache<UserId, Arc<Vec<String>>>,
+    /// Group-commits refresh-token rotations.
+    rotations: rotations::RotationWriter,
 }
 
 impl Core {
@@ -106,6 +109,7 @@ impl Core {
     ) -> CoreResult<Self> {
         let hasher = PasswordHasher::new(&settings.hashing)?;
         let core = Core {
+            rotations: rotations::RotationWriter::start(store.clone()),
             store,
             clock,
             master,
@@ -311,7 +315,16 @@ impl Core {
     /// Write an audit event. A failure to write is logged, not returned: the action it
     /// describes has already happened.
     pub(crate) async fn audit(&self, ev: AuditRecord<'_>) {
-        let event = AuditEvent {
+        let action = ev.action;
+        let event = self.audit_event(ev);
+        if let Err(e) = self.store.append_audit(&event).await {
+            tracing::error!(error = %e, action, "audit event not written");
+        }
+    }
+
+    /// The event an audit record describes, stamped now.
+    pub(crate) fn audit_event(&self, ev: AuditRecord<'_>) -> AuditEvent {
+        AuditEvent {
             id: AuditId::new(),
             at: self.now(),
             tenant_id: ev.tenant,
@@ -321,9 +334,6 @@ impl Core {
             action: ev.action.to_owned(),
             detail: ev.detail,
             ip: ev.ctx.and_then(|c| c.ip.clone()),
-        };
-        if let Err(e) = self.store.append_audit(&event).await {
-            tracing::error!(error = %e, action = ev.action, "audit event not written");
         }
     }
 }

@@ -7,7 +7,9 @@ use crate::app::{ClientApp, Grant};
 use crate::audit::RequestContext;
 use crate::error::{CoreError, CoreResult};
 use crate::secret::SecretHash;
-use crate::session::{RefreshRecord, RotateOutcome, Session, SessionTouch};
+use crate::session::{
+    RefreshLookup, RefreshRecord, RotateOutcome, Rotation, Session, SessionTouch,
+};
 use crate::token::{self, TokenPair};
 use crate::user::UserStatus;
 use tracing::instrument;
@@ -48,12 +50,11 @@ impl Core {
             return Err(unknown());
         }
         let hash = SecretHash::of(presented);
-        let record = self.store.find_refresh(&hash).await?.ok_or_else(unknown)?;
-        let session = self
-            .store
-            .get_session(record.session_id)
-            .await?
-            .ok_or_else(unknown)?;
+        let RefreshLookup {
+            record,
+            session,
+            user,
+        } = self.store.find_refresh(&hash).await?.ok_or_else(unknown)?;
         let now = self.now();
         // Another app's token is treated as unknown: it says nothing about the other app.
         if session.app_id != app.id
@@ -76,10 +77,9 @@ impl Core {
         if !tenant.enabled {
             return Err(unknown());
         }
-        let user = match session.user_id {
-            Some(id) => Some(self.store.get_user(id).await?.ok_or_else(unknown)?),
-            None => None,
-        };
+        if session.user_id.is_some() && user.is_none() {
+            return Err(unknown());
+        }
         if let Some(u) = &user
             && u.status != UserStatus::Active
         {
@@ -92,7 +92,7 @@ impl Core {
             ));
         }
         let profiles = match &user {
-            Some(u) => self.profiles_of(u).await?,
+            Some(u) => self.cached_profiles_of(u).await?.to_vec(),
             None => Vec::new(),
         };
         let dir = self.directory();
@@ -134,27 +134,28 @@ impl Core {
         if let Some(record) = &opaque {
             self.store.add_opaque_token(record).await?;
         }
-        let touch = SessionTouch {
-            last_used_at: now,
-            idle_expires_at: next.expires_at,
+        let rotation = Rotation {
+            old: hash,
+            successor: sealed,
+            touch: SessionTouch {
+                last_used_at: now,
+                idle_expires_at: next.expires_at,
+            },
+            next,
+            // Written with the rotation, in the same transaction.
+            audit: Some(self.audit_event(AuditRecord {
+                action: "refresh.succeeded",
+                tenant: Some(session.tenant_id),
+                user: session.user_id,
+                app: Some(session.app_id),
+                session: Some(session.id),
+                detail: String::new(),
+                ctx: Some(ctx),
+            })),
         };
-        match self
-            .store
-            .rotate_refresh(&hash, &sealed, &next, touch)
-            .await?
-        {
+        match self.rotations.rotate(rotation).await? {
             RotateOutcome::Rotated => {
                 metrics::counter!("portcullis_refreshes_total").increment(1);
-                self.audit(AuditRecord {
-                    action: "refresh.succeeded",
-                    tenant: Some(session.tenant_id),
-                    user: session.user_id,
-                    app: Some(session.app_id),
-                    session: Some(session.id),
-                    detail: String::new(),
-                    ctx: Some(ctx),
-                })
-                .await;
                 if let Some(record) = opaque {
                     self.remember_opaque(record, session);
                 }

@@ -7,7 +7,7 @@ use crate::audit::RequestContext;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{SessionId, UserId};
 use crate::secret::SecretHash;
-use crate::session::{RefreshRecord, Session};
+use crate::session::{RefreshLookup, RefreshRecord, Session};
 use crate::token::AccessClaims;
 use crate::user::User;
 use jsonwebtoken::Validation;
@@ -174,15 +174,17 @@ impl Core {
         if token.is_empty() || token.len() > 512 {
             return Ok(None);
         }
-        let Some(record) = self.store.find_refresh(&SecretHash::of(token)).await? else {
+        let Some(RefreshLookup {
+            record, session, ..
+        }) = self.store.find_refresh(&SecretHash::of(token)).await?
+        else {
             return Ok(None);
         };
         let now = self.now();
-        if record.rotated_at.is_some() || now >= record.expires_at {
+        if record.rotated_at.is_some() || now >= record.expires_at || !session.is_live(now) {
             return Ok(None);
         }
-        let session = self.store.get_session(record.session_id).await?;
-        Ok(session.filter(|s| s.is_live(now)).map(|s| (record, s)))
+        Ok(Some((record, session)))
     }
 
     /// RFC 7009: revoke the session behind an access or refresh token issued to `app`.
