@@ -97,8 +97,9 @@ pub fn first_of_each_token(batch: &[Rotation]) -> Vec<&Rotation> {
     batch.iter().filter(|r| seen.insert(r.old)).collect()
 }
 
-/// Which rotations of a batch won, given the old hashes the store swapped.
-pub fn winners(batch: &[Rotation], swapped: &HashSet<SecretHash>) -> Vec<bool> {
+/// Which rotations of a batch won, given the old hashes the store swapped: the first to
+/// present each swapped token.
+fn won(batch: &[Rotation], swapped: &HashSet<SecretHash>) -> Vec<bool> {
     let mut seen = HashSet::new();
     batch
         .iter()
@@ -106,9 +107,16 @@ pub fn winners(batch: &[Rotation], swapped: &HashSet<SecretHash>) -> Vec<bool> {
         .collect()
 }
 
-/// The rotations of a batch that won, and those that lost, given [`winners`].
-pub fn split<'a>(batch: &'a [Rotation], won: &[bool]) -> (Vec<&'a Rotation>, Vec<&'a Rotation>) {
-    let (winning, lost): (Vec<_>, Vec<_>) = batch.iter().zip(won).partition(|(_, won)| **won);
+/// The rotations of a batch that won and those that lost, given the old hashes the store
+/// swapped.
+pub fn split<'a>(
+    batch: &'a [Rotation],
+    swapped: &HashSet<SecretHash>,
+) -> (Vec<&'a Rotation>, Vec<&'a Rotation>) {
+    let (winning, lost): (Vec<_>, Vec<_>) = batch
+        .iter()
+        .zip(won(batch, swapped))
+        .partition(|(_, won)| *won);
     (
         winning.into_iter().map(|(r, _)| r).collect(),
         lost.into_iter().map(|(r, _)| r).collect(),
@@ -131,13 +139,13 @@ pub fn touches<'a>(winning: impl Iterator<Item = &'a Rotation>) -> Vec<(SessionI
 /// stands (`current`, read after the swaps) or `NotFound`.
 pub fn outcomes(
     batch: &[Rotation],
-    won: &[bool],
+    swapped: &HashSet<SecretHash>,
     current: &HashMap<SecretHash, RefreshRecord>,
 ) -> Vec<RotateOutcome> {
     batch
         .iter()
-        .zip(won)
-        .map(|(r, &won)| match (won, current.get(&r.old)) {
+        .zip(won(batch, swapped))
+        .map(|(r, won)| match (won, current.get(&r.old)) {
             (true, _) => RotateOutcome::Rotated,
             (false, Some(record)) => RotateOutcome::AlreadyRotated(record.clone()),
             (false, None) => RotateOutcome::NotFound,

@@ -252,8 +252,7 @@ impl PgStore {
                     .ok_or_else(|| StoreError::Internal("bad refresh hash".into()))
             })
             .collect::<StoreResult<HashSet<_>>>()?;
-        let won = session::winners(batch, &swapped);
-        let (winning, lost) = session::split(batch, &won);
+        let (winning, lost) = session::split(batch, &swapped);
         if !winning.is_empty() {
             query(
                 "INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
@@ -328,7 +327,7 @@ impl PgStore {
             }
         }
         tx.commit().await.map_err(db_err)?;
-        Ok(session::outcomes(batch, &won, &current))
+        Ok(session::outcomes(batch, &swapped, &current))
     }
 
     pub(crate) async fn revoke_session(

@@ -48,15 +48,17 @@ fn stopped() -> StoreError {
 }
 
 async fn run(store: Arc<dyn Store>, mut jobs: mpsc::Receiver<Job>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    loop {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        // Zero: every sender is gone, the core with them.
+        if jobs.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            break;
+        }
         // Its own task, so a panic in a store fails this batch's callers (their replies are
         // dropped) and not every later refresh.
-        let writing = tokio::spawn(write(store.clone(), std::mem::take(&mut batch)));
-        if let Err(e) = writing.await {
+        if let Err(e) = tokio::spawn(write(store.clone(), batch)).await {
             tracing::error!(error = %e, "a batch of refresh-token rotations failed");
         }
-        batch.reserve(MAX_BATCH);
     }
 }
 
