@@ -12,7 +12,7 @@ use portcullis_core::session::{
 use portcullis_core::user::UserKind;
 use portcullis_core::{StoreError, StoreResult, Timestamp};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, query};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, query, query_scalar};
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
@@ -121,7 +121,7 @@ pub(crate) async fn insert_session(tx: &mut SqliteConnection, s: &Session) -> St
 /// Tokens and sessions share no column name; the user's columns are renamed.
 static FIND_REFRESH: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT r.*, s.*, {USER_COLUMNS_AS_U} FROM refresh_tokens r
+        "SELECT r.*, s.*, {USER_COLUMNS_AS_U} FROM refresh_records r
          JOIN sessions s ON s.id = r.session_id LEFT JOIN users u ON u.id = s.user_id
          WHERE r.hash = ?"
     )
@@ -132,7 +132,7 @@ impl SqliteStore {
         &self,
         session: SessionId,
     ) -> StoreResult<Vec<RefreshRecord>> {
-        let rows = query("SELECT * FROM refresh_tokens WHERE session_id = ? ORDER BY issued_at")
+        let rows = query("SELECT * FROM refresh_records WHERE session_id = ? ORDER BY issued_at")
             .bind(session.0.to_string())
             .fetch_all(&self.read)
             .await
@@ -218,13 +218,24 @@ impl SqliteStore {
         }
         let mut tx = self.write.begin().await.map_err(db_err)?;
         let candidates = session::first_of_each_token(batch);
+        // Each candidate's pair gets the next id; only the winners' pairs are written. In
+        // this write transaction no one else takes ids.
+        let last_pair: i64 = query_scalar("SELECT COALESCE(MAX(id), 0) FROM refresh_pairs")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let pair_ids: HashMap<SecretHash, i64> = candidates
+            .iter()
+            .zip(last_pair + 1..)
+            .map(|(r, id)| (r.old, id))
+            .collect();
         let swapped = QueryBuilder::<Sqlite>::new(
-            "UPDATE refresh_tokens SET rotated_at = v.column2, successor = v.column3 FROM (",
+            "UPDATE refresh_tokens SET rotated_at = v.column2, pair_id = v.column3 FROM (",
         )
         .push_values(&candidates, |mut row, r| {
             row.push_bind(r.old.as_bytes().to_vec())
                 .push_bind(r.next.issued_at.0)
-                .push_bind(r.successor.clone());
+                .push_bind(pair_ids[&r.old]);
         })
         .push(
             ") AS v WHERE refresh_tokens.hash = v.column1 AND refresh_tokens.rotated_at IS NULL
@@ -245,6 +256,16 @@ impl SqliteStore {
             .collect::<StoreResult<HashSet<_>>>()?;
         let (winning, lost) = session::split(batch, &swapped);
         if !winning.is_empty() {
+            QueryBuilder::<Sqlite>::new("INSERT INTO refresh_pairs (id, pair) ")
+                .push_values(&winning, |mut row, r| {
+                    row.push_bind(pair_ids[&r.old])
+                        .push_bind(r.successor.clone());
+                })
+                .build()
+                .persistent(winning.len() == 1)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
             QueryBuilder::<Sqlite>::new(
                 "INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at) ",
             )
@@ -280,7 +301,7 @@ impl SqliteStore {
         let mut current = HashMap::new();
         if !lost.is_empty() {
             let mut select =
-                QueryBuilder::<Sqlite>::new("SELECT * FROM refresh_tokens WHERE hash IN (");
+                QueryBuilder::<Sqlite>::new("SELECT * FROM refresh_records WHERE hash IN (");
             let mut hashes = select.separated(", ");
             for r in &lost {
                 hashes.push_bind(r.old.as_bytes().to_vec());

@@ -4,11 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use portcullis_core::app::ClientApp;
 use portcullis_core::audit::AuditFilter;
 use portcullis_core::clock::FixedClock;
 use portcullis_core::provisioning::ProvisioningDoc;
 use portcullis_core::secret::MasterKey;
 use portcullis_core::service::PasswordLogin;
+use portcullis_core::snapshot::Snapshot;
 use portcullis_core::user::UserKind;
 use portcullis_core::{Core, CoreSettings, Store, Timestamp};
 use portcullis_store_sqlite::SqliteStore;
@@ -19,18 +21,21 @@ use zeroize::Zeroizing;
 const SESSIONS: usize = 6;
 const RACERS: usize = 3;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn racing_refreshes_share_batches_and_mint_one_pair_per_token() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("r.db");
+const NOW: i64 = 1_800_000_000;
+
+async fn core_on(path: &std::path::Path) -> (Arc<Core>, Arc<dyn Store>) {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(path.to_str().unwrap()).await.unwrap());
-    let clock = Arc::new(FixedClock::new(Timestamp::from_secs(1_800_000_000)));
+    let clock = Arc::new(FixedClock::new(Timestamp::from_secs(NOW)));
     let master = MasterKey::from_text("refresh-batches-master-key-0123456789").unwrap();
-    let core = Arc::new(
-        Core::start(store, clock, master, CoreSettings::default())
-            .await
-            .unwrap(),
-    );
+    let core = Core::start(store.clone(), clock, master, CoreSettings::default())
+        .await
+        .unwrap();
+    (Arc::new(core), store)
+}
+
+/// A core on a new SQLite file in `dir`, with one customer and an app that may refresh.
+async fn setup(dir: &tempfile::TempDir) -> (Arc<Core>, Arc<dyn Store>, ClientApp) {
+    let (core, store) = core_on(&dir.path().join("r.db")).await;
     let doc: ProvisioningDoc = serde_json::from_value(serde_json::json!({
         "version": 1,
         "tenants": [{
@@ -43,18 +48,29 @@ async fn racing_refreshes_share_batches_and_mint_one_pair_per_token() {
     .unwrap();
     core.import(&doc).await.unwrap();
     let app = core.app_by_client_id("app").unwrap();
+    (core, store, app)
+}
+
+async fn login(core: &Core, app: &ClientApp) -> String {
+    let login = PasswordLogin {
+        login: "mia@example.com".into(),
+        password: Zeroizing::new("Str0ng!Passw0rd".into()),
+        kind: Some(UserKind::Customer),
+        store: None,
+        store_view: None,
+        ctx: Default::default(),
+    };
+    let pair = core.login_password(app, login).await.unwrap();
+    pair.refresh_token.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_refreshes_share_batches_and_mint_one_pair_per_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let (core, _store, app) = setup(&dir).await;
     let mut tokens = Vec::new();
     for _ in 0..SESSIONS {
-        let login = PasswordLogin {
-            login: "mia@example.com".into(),
-            password: Zeroizing::new("Str0ng!Passw0rd".into()),
-            kind: Some(UserKind::Customer),
-            store: None,
-            store_view: None,
-            ctx: Default::default(),
-        };
-        let pair = core.login_password(&app, login).await.unwrap();
-        tokens.push(pair.refresh_token.unwrap());
+        tokens.push(login(&core, &app).await);
     }
 
     // Every token presented by several racers at once.
@@ -100,4 +116,29 @@ async fn racing_refreshes_share_batches_and_mint_one_pair_per_token() {
             .await
             .expect("the pair a batch minted is live");
     }
+}
+
+/// A store restored from a snapshot (`restore`, `migrate-store`) keeps the retry window of a
+/// token rotated before: the pair it was exchanged for comes back, the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_store_returns_the_pair_within_the_retry_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let (core, store, app) = setup(&dir).await;
+    let old = login(&core, &app).await;
+    let pair = core.refresh(&app, &old, &Default::default()).await.unwrap();
+
+    let snapshot = Snapshot::take(store.as_ref(), Timestamp::from_secs(NOW))
+        .await
+        .unwrap();
+    let copy = tempfile::tempdir().unwrap();
+    let (_, target) = core_on(&copy.path().join("copy.db")).await;
+    target.restore(&snapshot).await.unwrap();
+    let (copy_core, _) = core_on(&copy.path().join("copy.db")).await;
+    let app = copy_core.app_by_client_id("app").unwrap();
+    let again = copy_core
+        .refresh(&app, &old, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(again.access_token, pair.access_token);
+    assert_eq!(again.refresh_token, pair.refresh_token);
 }
