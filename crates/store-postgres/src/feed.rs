@@ -7,8 +7,9 @@ use portcullis_core::ids::{AppId, AuditId, SessionId, TenantId, UserId};
 use portcullis_core::session::{Change, ChangeKind};
 use portcullis_core::store::PoolState;
 use portcullis_core::{StoreError, StoreResult, Timestamp};
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, query};
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::{PgConnection, Postgres, query};
 use uuid::Uuid;
 
 /// Appends to the change feed inside the caller's transaction and announces it. The
@@ -92,26 +93,34 @@ pub(crate) async fn insert_audits(
     if events.is_empty() {
         return Ok(());
     }
-    let column =
-        |f: fn(&AuditEvent) -> Option<Uuid>| events.iter().map(|e| f(e)).collect::<Vec<_>>();
-    query(
+    let q = query(
         "INSERT INTO audit_events (id, at, tenant_id, user_id, app_id, session_id, action, detail, ip)
          SELECT * FROM unnest($1::uuid[], $2::int8[], $3::uuid[], $4::uuid[], $5::uuid[],
                               $6::uuid[], $7::text[], $8::text[], $9::text[])",
-    )
-    .bind(events.iter().map(|e| e.id.0).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.at.0).collect::<Vec<_>>())
-    .bind(column(|e| e.tenant_id.map(|v| v.0)))
-    .bind(column(|e| e.user_id.map(|v| v.0)))
-    .bind(column(|e| e.app_id.map(|v| v.0)))
-    .bind(column(|e| e.session_id.map(|v| v.0)))
-    .bind(events.iter().map(|e| e.action.clone()).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.detail.clone()).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.ip.clone()).collect::<Vec<_>>())
-    .execute(conn)
-    .await
-    .map_err(db_err)?;
+    );
+    bind_audit_columns(q, events)
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
     Ok(())
+}
+
+/// Binds the nine columns of `audit_events`, in table order, as arrays (for `unnest`).
+pub(crate) fn bind_audit_columns<'q>(
+    q: Query<'q, Postgres, PgArguments>,
+    events: &[&AuditEvent],
+) -> Query<'q, Postgres, PgArguments> {
+    let column =
+        |f: fn(&AuditEvent) -> Option<Uuid>| events.iter().map(|e| f(e)).collect::<Vec<_>>();
+    q.bind(events.iter().map(|e| e.id.0).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.at.0).collect::<Vec<_>>())
+        .bind(column(|e| e.tenant_id.map(|v| v.0)))
+        .bind(column(|e| e.user_id.map(|v| v.0)))
+        .bind(column(|e| e.app_id.map(|v| v.0)))
+        .bind(column(|e| e.session_id.map(|v| v.0)))
+        .bind(events.iter().map(|e| e.action.clone()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.detail.clone()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.ip.clone()).collect::<Vec<_>>())
 }
 
 impl PgStore {

@@ -12,7 +12,7 @@ use portcullis_core::session::{
 use portcullis_core::user::UserKind;
 use portcullis_core::{StoreError, StoreResult, Timestamp};
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, query, query_scalar};
+use sqlx::{PgConnection, query};
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 use uuid::Uuid;
@@ -125,6 +125,39 @@ static FIND_REFRESH: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// A batch of rotations, given one array per column: the first of each presented token
+/// (`v`), and the audit events of those that carry one (`a`, keyed by the old token).
+/// Every step after the swap joins on what the swap returned, so losers change nothing; a
+/// session touched twice keeps its latest use.
+const ROTATE: &str = "
+WITH v AS (
+    SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[], $4::uuid[], $5::int8[],
+                         $6::int8[], $7::int8[], $8::int8[])
+        AS v(old, successor, hash, session_id, issued_at, expires_at, used, idle)
+), swapped AS (
+    UPDATE refresh_tokens r SET rotated_at = v.issued_at, successor = v.successor
+    FROM v WHERE r.hash = v.old AND r.rotated_at IS NULL
+    RETURNING r.hash AS old
+), won AS (
+    SELECT v.* FROM v JOIN swapped USING (old)
+), issued AS (
+    INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
+    SELECT hash, session_id, issued_at, expires_at FROM won
+), touched AS (
+    UPDATE sessions s SET last_used_at = t.used, idle_expires_at = t.idle
+    FROM (SELECT DISTINCT ON (session_id) session_id, used, idle FROM won
+          ORDER BY session_id, used DESC) t
+    WHERE s.id = t.session_id
+), audited AS (
+    INSERT INTO audit_events (id, at, tenant_id, user_id, app_id, session_id, action, detail, ip)
+    SELECT a.id, a.at, a.tenant_id, a.user_id, a.app_id, a.session_id, a.action, a.detail, a.ip
+    FROM unnest($9::bytea[], $10::uuid[], $11::int8[], $12::uuid[], $13::uuid[], $14::uuid[],
+                $15::uuid[], $16::text[], $17::text[], $18::text[])
+        AS a(old, id, at, tenant_id, user_id, app_id, session_id, action, detail, ip)
+    JOIN swapped USING (old)
+)
+SELECT old FROM swapped";
+
 impl PgStore {
     pub(crate) async fn list_refresh_tokens(
         &self,
@@ -209,6 +242,9 @@ impl PgStore {
     /// insert, touch and audit for the winners, then read back the tokens the others lost to.
     /// Row locks make a concurrent batch on another node wait for this one and then see its
     /// tokens rotated.
+    /// One statement for the whole batch, so one round trip and one commit: the swap of the
+    /// old tokens decides the winners, and the other steps take only the rows it swapped. A
+    /// single statement is atomic without a transaction around it.
     pub(crate) async fn rotate_refresh(
         &self,
         batch: &[Rotation],
@@ -216,100 +252,59 @@ impl PgStore {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
         let candidates = session::first_of_each_token(batch);
-        let swapped: Vec<Vec<u8>> = query_scalar(
-            "UPDATE refresh_tokens r SET rotated_at = v.at, successor = v.successor
-             FROM unnest($1::bytea[], $2::int8[], $3::bytea[]) AS v(hash, at, successor)
-             WHERE r.hash = v.hash AND r.rotated_at IS NULL
-             RETURNING r.hash",
-        )
-        .bind(
-            candidates
-                .iter()
-                .map(|r| r.old.as_bytes().to_vec())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            candidates
-                .iter()
-                .map(|r| r.next.issued_at.0)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            candidates
-                .iter()
-                .map(|r| r.successor.clone())
-                .collect::<Vec<_>>(),
-        )
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let swapped = swapped
-            .iter()
-            .map(|h| {
-                SecretHash::from_slice(h)
-                    .ok_or_else(|| StoreError::Internal("bad refresh hash".into()))
-            })
-            .collect::<StoreResult<HashSet<_>>>()?;
-        let (winning, lost) = session::split(batch, &swapped);
-        if !winning.is_empty() {
-            query(
-                "INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
-                 SELECT * FROM unnest($1::bytea[], $2::uuid[], $3::int8[], $4::int8[])",
+        let column = |f: fn(&Rotation) -> i64| candidates.iter().map(|r| f(r)).collect::<Vec<_>>();
+        let audited: Vec<_> = candidates.iter().filter(|r| r.audit.is_some()).collect();
+        let q = query(ROTATE)
+            .bind(
+                candidates
+                    .iter()
+                    .map(|r| r.old.as_bytes().to_vec())
+                    .collect::<Vec<_>>(),
             )
             .bind(
-                winning
+                candidates
+                    .iter()
+                    .map(|r| r.successor.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                candidates
                     .iter()
                     .map(|r| r.next.hash.as_bytes().to_vec())
                     .collect::<Vec<_>>(),
             )
             .bind(
-                winning
+                candidates
                     .iter()
                     .map(|r| r.next.session_id.0)
                     .collect::<Vec<_>>(),
             )
+            .bind(column(|r| r.next.issued_at.0))
+            .bind(column(|r| r.next.expires_at.0))
+            .bind(column(|r| r.touch.last_used_at.0))
+            .bind(column(|r| r.touch.idle_expires_at.0))
             .bind(
-                winning
+                audited
                     .iter()
-                    .map(|r| r.next.issued_at.0)
+                    .map(|r| r.old.as_bytes().to_vec())
                     .collect::<Vec<_>>(),
-            )
-            .bind(
-                winning
-                    .iter()
-                    .map(|r| r.next.expires_at.0)
-                    .collect::<Vec<_>>(),
-            )
-            .execute(&mut *tx)
+            );
+        let events: Vec<_> = audited.iter().filter_map(|r| r.audit.as_ref()).collect();
+        let rows = crate::feed::bind_audit_columns(q, &events)
+            .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
-            let touches = session::touches(winning.iter().copied());
-            query(
-                "UPDATE sessions s SET last_used_at = v.used, idle_expires_at = v.idle
-                 FROM unnest($1::uuid[], $2::int8[], $3::int8[]) AS v(id, used, idle)
-                 WHERE s.id = v.id",
-            )
-            .bind(touches.iter().map(|(id, _)| id.0).collect::<Vec<_>>())
-            .bind(
-                touches
-                    .iter()
-                    .map(|(_, t)| t.last_used_at.0)
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                touches
-                    .iter()
-                    .map(|(_, t)| t.idle_expires_at.0)
-                    .collect::<Vec<_>>(),
-            )
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            let audits: Vec<_> = winning.iter().filter_map(|r| r.audit.as_ref()).collect();
-            crate::feed::insert_audits(&mut tx, &audits).await?;
-        }
+        let swapped = rows
+            .iter()
+            .map(|row| {
+                SecretHash::from_slice(&get::<Vec<u8>>(row, "old")?)
+                    .ok_or_else(|| StoreError::Internal("bad refresh hash".into()))
+            })
+            .collect::<StoreResult<HashSet<_>>>()?;
+        let (_, lost) = session::split(batch, &swapped);
+        // What the losers lost to: read after the commit, so it includes what a concurrent
+        // writer (another node) swapped while this statement waited for the row.
         let mut current = HashMap::new();
         if !lost.is_empty() {
             let rows = query("SELECT * FROM refresh_tokens WHERE hash = ANY($1::bytea[])")
@@ -318,7 +313,7 @@ impl PgStore {
                         .map(|r| r.old.as_bytes().to_vec())
                         .collect::<Vec<_>>(),
                 )
-                .fetch_all(&mut *tx)
+                .fetch_all(&self.pool)
                 .await
                 .map_err(db_err)?;
             for row in &rows {
@@ -326,7 +321,6 @@ impl PgStore {
                 current.insert(record.hash, record);
             }
         }
-        tx.commit().await.map_err(db_err)?;
         Ok(session::outcomes(batch, &swapped, &current))
     }
 
