@@ -269,11 +269,17 @@ pub trait Store: Send + Sync + 'static {
     async fn clear_reset_request(&self, tenant: TenantId, key: &SecretHash) -> StoreResult<()>;
 
     // Rate limits.
-    /// Counts one more attempt for `key` in the window starting at `window_start` and returns
-    /// the new count. Atomic: concurrent callers get distinct counts.
-    async fn hit_counter(&self, key: &SecretHash, window_start: Timestamp) -> StoreResult<u32>;
-    /// Forgets every window of `key` (a successful login, an operator's unlock).
-    async fn clear_counter(&self, key: &SecretHash) -> StoreResult<()>;
+    /// Counts one more attempt for each key in turn, in the window starting at
+    /// `window_start`, and returns the new counts. Stops after the first count beyond its key's
+    /// limit, so an attempt refused by one limit is not counted against the keys after it.
+    /// One transaction; atomic: concurrent callers get distinct counts. The keys are distinct.
+    async fn hit_counters(
+        &self,
+        hits: &[(SecretHash, u32)],
+        window_start: Timestamp,
+    ) -> StoreResult<Vec<u32>>;
+    /// Forgets every window of these keys (a successful login, an operator's unlock).
+    async fn clear_counters(&self, keys: &[SecretHash]) -> StoreResult<()>;
     /// Forgets windows that started before `before`.
     async fn prune_counters(&self, before: Timestamp) -> StoreResult<u64>;
 }
@@ -681,18 +687,18 @@ macro_rules! impl_store_by_delegation {
             ) -> $crate::store::StoreResult<()> {
                 self.clear_reset_request(tenant, key).await
             }
-            async fn hit_counter(
+            async fn hit_counters(
                 &self,
-                key: &$crate::secret::SecretHash,
+                hits: &[($crate::secret::SecretHash, u32)],
                 window_start: $crate::clock::Timestamp,
-            ) -> $crate::store::StoreResult<u32> {
-                self.hit_counter(key, window_start).await
+            ) -> $crate::store::StoreResult<Vec<u32>> {
+                self.hit_counters(hits, window_start).await
             }
-            async fn clear_counter(
+            async fn clear_counters(
                 &self,
-                key: &$crate::secret::SecretHash,
+                keys: &[$crate::secret::SecretHash],
             ) -> $crate::store::StoreResult<()> {
-                self.clear_counter(key).await
+                self.clear_counters(keys).await
             }
             async fn prune_counters(
                 &self,

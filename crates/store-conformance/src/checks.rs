@@ -1327,14 +1327,22 @@ pub async fn pending_reset_requests_are_marked_once(store: S) {
     );
 }
 
+/// One counter hit, without a limit.
+async fn hit(store: &S, key: SecretHash, window_start: Timestamp) -> u32 {
+    let counts = store
+        .hit_counters(&[(key, u32::MAX)], window_start)
+        .await
+        .unwrap();
+    assert_eq!(counts.len(), 1, "one key, one count");
+    counts[0]
+}
+
 pub async fn counters_count_atomically(store: S) {
     let key = SecretHash::of("account|acme|customer|alice");
     let mut tasks = Vec::new();
     for _ in 0..10 {
         let store = store.clone();
-        tasks.push(tokio::spawn(async move {
-            store.hit_counter(&key, T0).await.unwrap()
-        }));
+        tasks.push(tokio::spawn(async move { hit(&store, key, T0).await }));
     }
     let mut counts = Vec::new();
     for t in tasks {
@@ -1347,22 +1355,71 @@ pub async fn counters_count_atomically(store: S) {
         "each attempt gets its own number"
     );
     assert_eq!(
-        store.hit_counter(&key, T0.plus(secs(900))).await.unwrap(),
+        hit(&store, key, T0.plus(secs(900))).await,
         1,
         "a new window starts at one"
     );
-    store.clear_counter(&key).await.unwrap();
-    assert_eq!(store.hit_counter(&key, T0).await.unwrap(), 1, "cleared");
+    store.clear_counters(&[key]).await.unwrap();
+    assert_eq!(hit(&store, key, T0).await, 1, "cleared");
     assert_eq!(
         store.prune_counters(T0.plus(secs(1))).await.unwrap(),
         1,
         "the old window is pruned"
     );
     assert_eq!(
-        store.hit_counter(&key, T0.plus(secs(900))).await.unwrap(),
+        hit(&store, key, T0.plus(secs(900))).await,
         1,
         "clearing forgot every window"
     );
+}
+
+pub async fn counters_stop_at_the_first_limit_passed(store: S) {
+    let [ip, pair, account] = ["ip", "pair", "account"].map(SecretHash::of);
+    let hits = [(ip, 2), (pair, 10), (account, 10)];
+    assert_eq!(store.hit_counters(&hits, T0).await.unwrap(), vec![1, 1, 1]);
+    assert_eq!(store.hit_counters(&hits, T0).await.unwrap(), vec![2, 2, 2]);
+    assert_eq!(
+        store.hit_counters(&hits, T0).await.unwrap(),
+        vec![3],
+        "past the first limit, the later keys are not counted"
+    );
+    assert_eq!(
+        store
+            .hit_counters(&[(pair, 2), (account, 10)], T0)
+            .await
+            .unwrap(),
+        vec![3],
+        "the pair was at 2, the account is not counted"
+    );
+    assert_eq!(hit(&store, account, T0).await, 3, "the account was at 2");
+    assert_eq!(
+        store.hit_counters(&[], T0).await.unwrap(),
+        Vec::<u32>::new()
+    );
+    // Concurrent multi-key hits: each caller gets its own number on every key.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .hit_counters(&[(ip, u32::MAX), (pair, u32::MAX)], T0.plus(secs(900)))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut firsts = Vec::new();
+    for t in tasks {
+        let counts = t.await.unwrap();
+        assert_eq!(counts.len(), 2);
+        firsts.push(counts[0]);
+    }
+    firsts.sort_unstable();
+    assert_eq!(firsts, (1..=8).collect::<Vec<u32>>());
+    store.clear_counters(&[ip, pair]).await.unwrap();
+    assert_eq!(hit(&store, ip, T0).await, 1, "cleared");
+    assert_eq!(hit(&store, pair, T0.plus(secs(900))).await, 1, "cleared");
+    assert_eq!(hit(&store, account, T0).await, 4, "not cleared");
+    store.clear_counters(&[]).await.unwrap();
 }
 
 pub async fn devices_upsert_by_code_and_unbind_on_revoke(store: S) {

@@ -82,6 +82,7 @@ macro_rules! conformance_tests {
             user_numbers_are_stable_and_distinct,
             pending_reset_requests_are_marked_once,
             counters_count_atomically,
+            counters_stop_at_the_first_limit_passed,
             devices_upsert_by_code_and_unbind_on_revoke,
             fixed_opaque_tokens_join_a_session,
             password_change_dates,

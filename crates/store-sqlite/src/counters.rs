@@ -6,30 +6,44 @@ use portcullis_core::{StoreResult, Timestamp};
 use sqlx::query;
 
 impl SqliteStore {
-    pub(crate) async fn hit_counter(
+    pub(crate) async fn hit_counters(
         &self,
-        key: &SecretHash,
+        hits: &[(SecretHash, u32)],
         window_start: Timestamp,
-    ) -> StoreResult<u32> {
-        let n: i64 = sqlx::query_scalar(
-            "INSERT INTO rate_counters (key, window_start, count) VALUES (?1, ?2, 1)
-             ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1
-             RETURNING count",
-        )
-        .bind(key.as_bytes().as_slice())
-        .bind(window_start.0)
-        .fetch_one(&self.write)
-        .await
-        .map_err(db_err)?;
-        Ok(u32::try_from(n).unwrap_or(u32::MAX))
-    }
-
-    pub(crate) async fn clear_counter(&self, key: &SecretHash) -> StoreResult<()> {
-        query("DELETE FROM rate_counters WHERE key = ?1")
+    ) -> StoreResult<Vec<u32>> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut counts = Vec::with_capacity(hits.len());
+        for (key, limit) in hits {
+            let n: i64 = sqlx::query_scalar(
+                "INSERT INTO rate_counters (key, window_start, count) VALUES (?1, ?2, 1)
+                 ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1
+                 RETURNING count",
+            )
             .bind(key.as_bytes().as_slice())
-            .execute(&self.write)
+            .bind(window_start.0)
+            .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
+            let n = u32::try_from(n).unwrap_or(u32::MAX);
+            counts.push(n);
+            if n > *limit {
+                break;
+            }
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(counts)
+    }
+
+    pub(crate) async fn clear_counters(&self, keys: &[SecretHash]) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        for key in keys {
+            query("DELETE FROM rate_counters WHERE key = ?1")
+                .bind(key.as_bytes().as_slice())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
         Ok(())
     }
 

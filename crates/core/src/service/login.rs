@@ -182,34 +182,35 @@ impl Core {
         ctx: &RequestContext,
     ) -> CoreResult<()> {
         let limits = &tenant.limits;
-        let start = limits.window_start(self.now());
+        // In this order, and no further than the first limit passed: the account's own count
+        // comes last, so one client alone cannot lock the account.
+        let mut hits = Vec::with_capacity(3);
         if let Some(ip) = ctx.ip.as_deref().map(limit_source) {
-            let key = counter_key(&["ip", &tenant.id.to_string(), &ip]);
-            let n = self.store.hit_counter(&key, start).await?;
-            if n > limits.per_ip {
-                return Err(self
-                    .refuse_login(tenant, ctx, "per_ip", n, limits.per_ip)
-                    .await);
-            }
-            // Before the account's own count, so one client alone cannot lock the account.
-            let key = account_ip_key(what, tenant, kind, login, &ip);
-            let n = self.store.hit_counter(&key, start).await?;
-            if n > limits.per_account_ip {
-                let limit = limits.per_account_ip;
-                return Err(self
-                    .refuse_login(tenant, ctx, "per_account_ip", n, limit)
-                    .await);
-            }
+            hits.push((
+                counter_key(&["ip", &tenant.id.to_string(), &ip]),
+                limits.per_ip,
+                "per_ip",
+            ));
+            hits.push((
+                account_ip_key(what, tenant, kind, login, &ip),
+                limits.per_account_ip,
+                "per_account_ip",
+            ));
         }
-        let n = self
+        hits.push((
+            account_key(what, tenant, kind, login),
+            limits.per_account,
+            "per_account",
+        ));
+        let keys: Vec<_> = hits.iter().map(|(key, limit, _)| (*key, *limit)).collect();
+        let counts = self
             .store
-            .hit_counter(&account_key(what, tenant, kind, login), start)
+            .hit_counters(&keys, limits.window_start(self.now()))
             .await?;
-        if n > limits.per_account {
-            let limit = limits.per_account;
-            return Err(self
-                .refuse_login(tenant, ctx, "per_account", n, limit)
-                .await);
+        for ((_, limit, name), n) in hits.iter().zip(counts) {
+            if n > *limit {
+                return Err(self.refuse_login(tenant, ctx, name, n, *limit).await);
+            }
         }
         Ok(())
     }
@@ -252,12 +253,11 @@ impl Core {
         let limits = &tenant.limits;
         let now = self.now();
         let key = counter_key(&[scope, &tenant.id.to_string(), &limit_source(ip)]);
-        if self
+        let counts = self
             .store
-            .hit_counter(&key, limits.window_start(now))
-            .await?
-            > limits.per_ip
-        {
+            .hit_counters(&[(key, limits.per_ip)], limits.window_start(now))
+            .await?;
+        if counts.first().is_some_and(|n| *n > limits.per_ip) {
             tracing::info!(tenant = %tenant.slug, scope, "request refused by the per-IP limit");
             return Err(CoreError::RateLimited {
                 retry_after: limits.retry_after(now),
@@ -318,29 +318,20 @@ impl Core {
                 })
             })
             .transpose()?;
-        self.store
-            .clear_counter(&account_key(Attempts::Login, tenant, kind, &login))
-            .await?;
-        let user_id = user.id.to_string();
-        self.store
-            .clear_counter(&account_key(
-                Attempts::PasswordChange,
+        let mut keys = vec![
+            account_key(Attempts::Login, tenant, kind, &login),
+            account_key(Attempts::PasswordChange, tenant, kind, &user.id.to_string()),
+        ];
+        if let Some(ip) = ip {
+            keys.push(account_ip_key(
+                Attempts::Login,
                 tenant,
                 kind,
-                &user_id,
-            ))
-            .await?;
-        if let Some(ip) = ip {
-            self.store
-                .clear_counter(&account_ip_key(
-                    Attempts::Login,
-                    tenant,
-                    kind,
-                    &login,
-                    &ip.to_string(),
-                ))
-                .await?;
+                &login,
+                &ip.to_string(),
+            ));
         }
+        self.store.clear_counters(&keys).await?;
         self.audit(AuditRecord {
             action: "login.unlocked",
             tenant: Some(tenant.id),
@@ -434,14 +425,11 @@ impl Core {
             }
         }
         // A success ends the run of attempts on this account.
-        self.store
-            .clear_counter(&account_key(Attempts::Login, &tenant, kind, &login))
-            .await?;
+        let mut keys = vec![account_key(Attempts::Login, &tenant, kind, &login)];
         if let Some(ip) = &req.ctx.ip {
-            self.store
-                .clear_counter(&account_ip_key(Attempts::Login, &tenant, kind, &login, ip))
-                .await?;
+            keys.push(account_ip_key(Attempts::Login, &tenant, kind, &login, ip));
         }
+        self.store.clear_counters(&keys).await?;
         if let Some(max_age) = tenant.password_policy.max_age()
             && self.now() >= user.password_changed_at.plus(max_age)
         {
