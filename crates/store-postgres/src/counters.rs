@@ -90,4 +90,4 @@ fn hits_sql(n: usize) -> StoreResult<&'static str> {
 }
 
 /// Most counters one attempt counts (IP, account and IP, account).
-const MAX_HITS: usize = 4;
+const MAX_HITS: usize = 3;
