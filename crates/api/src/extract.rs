@@ -35,7 +35,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
             ));
         }
         let body = body_bytes(req, state).await?;
-        serde_urlencoded::from_bytes(&body).map(Form).map_err(|e| {
+        crate::form::from_bytes(&body).map(Form).map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
@@ -181,15 +181,20 @@ pub fn basic_credentials(
     let decoded = Zeroizing::new(STANDARD.decode(encoded.trim()).map_err(|_| bad())?);
     let text = std::str::from_utf8(&decoded).map_err(|_| bad())?;
     let (id, secret) = text.split_once(':').ok_or_else(bad)?;
-    let id = percent_encoding::percent_decode_str(&id.replace('+', " "))
-        .decode_utf8()
-        .map_err(|_| bad())?
-        .into_owned();
-    let secret = Zeroizing::new(
-        percent_encoding::percent_decode_str(&secret.replace('+', " "))
-            .decode_utf8()
-            .map_err(|_| bad())?
-            .into_owned(),
-    );
+    let id = form_decode(id).ok_or_else(bad)?;
+    let secret = Zeroizing::new(form_decode(secret).ok_or_else(bad)?);
     Ok(Some((id, secret)))
+}
+
+/// RFC 6749 §2.3.1: the id and secret are form-encoded before Basic encoding. Most need no
+/// decoding; those are copied once.
+fn form_decode(s: &str) -> Option<String> {
+    if !s.contains(['+', '%']) {
+        return Some(s.to_owned());
+    }
+    let decoded = percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8()
+        .ok()?
+        .into_owned();
+    Some(decoded)
 }

@@ -11,6 +11,7 @@ mod authorize;
 mod devices;
 pub mod error;
 mod extract;
+mod form;
 mod health;
 mod oauth;
 mod openapi;
@@ -62,7 +63,10 @@ pub fn router(core: Arc<Core>, settings: &ApiSettings) -> Router {
             }),
         )
         .fallback(error::not_found)
-        .layer(DefaultBodyLimit::max(settings.body_limit))
-        .layer(axum::Extension(Arc::new(settings.forward_auth.clone())))
+        // One layer (a tuple), not two: each `Router::layer` call wraps every route again.
+        .layer((
+            DefaultBodyLimit::max(settings.body_limit),
+            axum::Extension(Arc::new(settings.forward_auth.clone())),
+        ))
         .with_state(core)
 }

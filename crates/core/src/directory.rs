@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 #[derive(Default, Debug)]
 pub struct Directory {
-    tenants: HashMap<TenantId, Tenant>,
+    // Shared: requests take a tenant for their whole life without copying its settings.
+    tenants: HashMap<TenantId, Arc<Tenant>>,
     by_slug: HashMap<String, TenantId>,
     by_brand_url: HashMap<String, TenantId>,
     stores: HashMap<TenantId, Vec<Storefront>>,
@@ -31,7 +32,7 @@ impl Directory {
             for u in &t.brand_urls {
                 d.by_brand_url.insert(u.to_ascii_lowercase(), t.id);
             }
-            d.tenants.insert(t.id, t);
+            d.tenants.insert(t.id, Arc::new(t));
         }
         for s in stores {
             d.stores.entry(s.tenant_id).or_default().push(s);
@@ -63,18 +64,18 @@ impl Directory {
         names.iter().filter_map(|n| all.get(n).cloned()).collect()
     }
 
-    pub fn tenant(&self, id: TenantId) -> Option<&Tenant> {
+    pub fn tenant(&self, id: TenantId) -> Option<&Arc<Tenant>> {
         self.tenants.get(&id)
     }
-    pub fn tenant_by_slug(&self, slug: &str) -> Option<&Tenant> {
+    pub fn tenant_by_slug(&self, slug: &str) -> Option<&Arc<Tenant>> {
         self.by_slug.get(slug).and_then(|id| self.tenants.get(id))
     }
-    pub fn tenant_by_brand_url(&self, url: &str) -> Option<&Tenant> {
+    pub fn tenant_by_brand_url(&self, url: &str) -> Option<&Arc<Tenant>> {
         self.by_brand_url
             .get(&url.to_ascii_lowercase())
             .and_then(|id| self.tenants.get(id))
     }
-    pub fn tenants(&self) -> impl Iterator<Item = &Tenant> {
+    pub fn tenants(&self) -> impl Iterator<Item = &Arc<Tenant>> {
         self.tenants.values()
     }
     pub fn app(&self, id: AppId) -> Option<&ClientApp> {

@@ -19,7 +19,8 @@ use crate::provisioning::ProvisionPlan;
 use crate::reset::ResetRecord;
 use crate::secret::SecretHash;
 use crate::session::{
-    Change, RefreshLookup, RefreshRecord, RotateOutcome, Rotation, Session, SessionFilter,
+    Change, NewSession, RefreshLookup, RefreshRecord, RotateOutcome, Rotation, Session,
+    SessionFilter,
 };
 use crate::tenant::{Storefront, Tenant};
 use crate::user::{User, UserKind, UserStatus};
@@ -67,6 +68,14 @@ pub trait Store: Send + Sync + 'static {
         kind: UserKind,
         login: &str,
     ) -> StoreResult<Option<User>>;
+    /// As `find_user`, with the names of the user's own profiles (sorted), read in the same
+    /// query: a login needs both, and every query is a round trip.
+    async fn find_user_with_profiles(
+        &self,
+        tenant: TenantId,
+        kind: UserKind,
+        login: &str,
+    ) -> StoreResult<Option<(User, Vec<String>)>>;
     async fn list_users(&self, tenant: TenantId, kind: Option<UserKind>) -> StoreResult<Vec<User>>;
     /// Replace the password hash. With `expected` (a rehash of the same password), only if the
     /// stored hash is still that one, so a rehash never overwrites a concurrent password
@@ -89,12 +98,9 @@ pub trait Store: Send + Sync + 'static {
     async fn user_profile_ids(&self, user: UserId) -> StoreResult<Vec<crate::ids::ProfileId>>;
 
     // Sessions and refresh tokens.
-    /// Insert a session and, when given, its first refresh token, together.
-    async fn create_session(
-        &self,
-        session: &Session,
-        refresh: Option<&RefreshRecord>,
-    ) -> StoreResult<()>;
+    /// Insert a session and, when given, its first refresh token, clear the counters and
+    /// append the audit events it lists: all or nothing.
+    async fn create_session(&self, new: &NewSession<'_>) -> StoreResult<()>;
     async fn get_session(&self, id: SessionId) -> StoreResult<Option<Session>>;
     async fn list_sessions(&self, filter: &SessionFilter) -> StoreResult<Vec<Session>>;
     /// A refresh token with its session and user, read together (the refresh grant needs
@@ -358,6 +364,14 @@ macro_rules! impl_store_by_delegation {
             ) -> $crate::store::StoreResult<Option<$crate::user::User>> {
                 self.find_user(tenant, kind, login).await
             }
+            async fn find_user_with_profiles(
+                &self,
+                tenant: $crate::ids::TenantId,
+                kind: $crate::user::UserKind,
+                login: &str,
+            ) -> $crate::store::StoreResult<Option<($crate::user::User, Vec<String>)>> {
+                self.find_user_with_profiles(tenant, kind, login).await
+            }
             async fn list_users(
                 &self,
                 tenant: $crate::ids::TenantId,
@@ -396,10 +410,9 @@ macro_rules! impl_store_by_delegation {
             }
             async fn create_session(
                 &self,
-                session: &$crate::session::Session,
-                refresh: Option<&$crate::session::RefreshRecord>,
+                new: &$crate::session::NewSession<'_>,
             ) -> $crate::store::StoreResult<()> {
-                self.create_session(session, refresh).await
+                self.create_session(new).await
             }
             async fn get_session(
                 &self,

@@ -17,6 +17,7 @@ use portcullis_core::{CoreError, ExtraClaimsFn};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
@@ -53,7 +54,7 @@ fn options(state: &OlState) -> TokenOptions<'static> {
 
 /// The tenant bound to the dialect: the configured one; else the tenant one of whose brand
 /// URLs is the request's host; else the only tenant.
-fn tenant(state: &OlState, headers: &HeaderMap) -> Result<Tenant, OlError> {
+fn tenant(state: &OlState, headers: &HeaderMap) -> Result<Arc<Tenant>, OlError> {
     let not_bound = || {
         OlError::Error(
             StatusCode::NOT_FOUND,
@@ -268,7 +269,7 @@ pub async fn store_refresh(
     Path(store): Path<String>,
     params: Params,
 ) -> Result<Tokens, OlError> {
-    store_code(&state, &tenant(&state, &headers)?, &store)?;
+    store_code(&state, &*tenant(&state, &headers)?, &store)?;
     refresh(&state, &headers, &ctx, params, UserKind::Customer).await
 }
 
@@ -369,7 +370,7 @@ pub async fn customer_reset_request(
     Path(store): Path<String>,
     params: Params,
 ) -> Result<axum::Json<Value>, OlError> {
-    store_code(&state, &tenant(&state, &headers)?, &store)?;
+    store_code(&state, &*tenant(&state, &headers)?, &store)?;
     reset_request(&state, &headers, ctx, params, UserKind::Customer).await
 }
 
@@ -479,7 +480,7 @@ async fn change(
     kind: UserKind,
 ) -> Result<axum::Json<Value>, OlError> {
     let claims = jwt(state, headers)?;
-    store_code(state, &tenant(state, headers)?, store)?;
+    store_code(state, &*tenant(state, headers)?, store)?;
     if claims.kind != kind.as_str() {
         return Err(OlError::Error(
             StatusCode::FORBIDDEN,

@@ -3,6 +3,7 @@
 use crate::config::Settings;
 use anyhow::Context;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use portcullis_api::ApiSettings;
 use portcullis_core::Core;
 use portcullis_core::outbox::Mailer;
@@ -47,38 +48,7 @@ pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
     if demo {
         crate::demo::install(&core, addr).await?;
     }
-    let app = app_router(core.clone(), &settings)?
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            settings.http.request_timeout,
-        ))
-        .layer(CatchPanicLayer::new());
-    // Outside the timeout and panic layers, so their 503s and 500s are counted too.
-    let app = if settings.metrics.listen.is_some() {
-        app.layer(axum::middleware::from_fn(crate::metrics::track))
-    } else {
-        app
-    };
-    let app = app
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(request_span)
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
-        )
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
-    // Outermost: every layer and handler sees the client's address, not the proxy's.
-    let trusted = settings.http.trusted_proxies()?;
-    let app = if trusted.is_empty() {
-        app
-    } else {
-        let trusted: Arc<[ipnet::IpNet]> = trusted.into();
-        app.layer(axum::middleware::from_fn_with_state(
-            trusted,
-            crate::client_ip::resolve,
-        ))
-    };
-
+    let app = with_middleware(app_router(core.clone(), &settings)?, &settings)?;
     let metrics = match &settings.metrics.listen {
         Some(at) => {
             let listener = TcpListener::bind(at)
@@ -181,6 +151,46 @@ async fn sync_loop(core: Arc<Core>, changes: Option<Arc<Notify>>) {
     }
 }
 
+/// Every route's middleware, outermost first, applied as one layer: each `Router::layer`
+/// call wraps every route again (a boxed service and a boxed future per request and per
+/// call), which showed in the profile of token validation.
+fn with_middleware(app: axum::Router, settings: &Settings) -> anyhow::Result<axum::Router> {
+    // Outermost: every layer and handler sees the client's address, not the proxy's.
+    let trusted = settings.http.trusted_proxies()?;
+    let client_ip = (!trusted.is_empty()).then(|| {
+        let trusted: Arc<[ipnet::IpNet]> = trusted.into();
+        axum::middleware::from_fn_with_state(trusted, crate::client_ip::resolve)
+    });
+    // Outside the timeout and panic layers, so their 503s and 500s are counted too.
+    let metrics = settings
+        .metrics
+        .listen
+        .is_some()
+        .then(|| axum::middleware::from_fn(crate::metrics::track));
+    let stack = tower::ServiceBuilder::new()
+        .option_layer(client_ip)
+        // One response type for both branches of each optional layer above.
+        .map_response(IntoResponse::into_response)
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span as fn(&axum::extract::Request) -> tracing::Span)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .option_layer(metrics)
+        .map_response(IntoResponse::into_response)
+        .layer(CatchPanicLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            settings.http.request_timeout,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            settings.http.body_limit,
+        ));
+    Ok(app.layer(stack))
+}
+
 /// The native API and the enabled dialects, each under its prefix, with the dialects'
 /// OpenAPI documents at `/openapi/<dialect>.json`.
 fn app_router(core: Arc<Core>, settings: &Settings) -> anyhow::Result<axum::Router> {
@@ -230,9 +240,7 @@ fn app_router(core: Arc<Core>, settings: &Settings) -> anyhow::Result<axum::Rout
         let doc = portcullis_dialect_jfw::openapi_json();
         app = mount_dialect(app, "jfw", &d.jfw.prefix, routes, doc)?;
     }
-    Ok(app.layer(axum::extract::DefaultBodyLimit::max(
-        settings.http.body_limit,
-    )))
+    Ok(app)
 }
 
 /// Mounts a dialect's routes at the root (empty prefix) or under `/prefix`, and its OpenAPI

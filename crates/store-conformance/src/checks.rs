@@ -8,7 +8,7 @@ use portcullis_core::outbox::{OutboxFilter, OutboxMessage, OutboxOutcome, Outbox
 use portcullis_core::reset::ResetRecord;
 use portcullis_core::secret::{MasterKey, SecretHash};
 use portcullis_core::session::{
-    ChangeKind, RefreshLookup, RefreshRecord, RotateOutcome, Rotation, SessionFilter,
+    ChangeKind, NewSession, RefreshLookup, RefreshRecord, RotateOutcome, Rotation, SessionFilter,
 };
 use portcullis_core::tenant::SigningAlg;
 use portcullis_core::user::{UserKind, UserStatus};
@@ -48,6 +48,17 @@ pub async fn provisioning_round_trip(store: S) {
     assert_eq!(
         store.user_profile_names(alice.id).await.unwrap(),
         vec!["admins".to_owned(), "buyers".to_owned()]
+    );
+    assert_eq!(
+        store
+            .find_user_with_profiles(w.tenant.id, UserKind::Customer, "ALICE@example.com")
+            .await
+            .unwrap(),
+        Some((
+            alice.clone(),
+            vec!["admins".to_owned(), "buyers".to_owned()]
+        )),
+        "a login reads the user and their profiles together"
     );
 
     // Replacing assignments replaces, not adds.
@@ -175,6 +186,21 @@ pub async fn find_user_prefers_email(store: S) {
     assert_eq!(found.map(|u| u.id), Some(bob.id));
     assert_eq!(
         store
+            .find_user_with_profiles(w.tenant.id, UserKind::Customer, "carol@example.com")
+            .await
+            .unwrap(),
+        Some((carol.clone(), Vec::new())),
+        "no profiles, the same user"
+    );
+    assert_eq!(
+        store
+            .find_user_with_profiles(w.tenant.id, UserKind::Operator, "carol@example.com")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
             .find_user(w.tenant.id, UserKind::Operator, "bob@example.com")
             .await
             .unwrap(),
@@ -264,7 +290,10 @@ pub async fn sessions_and_refresh_rotation(store: S) {
     store.insert_user(&alice, &[]).await.unwrap();
     let session = w.session(&alice, T0);
     let first = refresh(session.id, "first-refresh-token", T0);
-    store.create_session(&session, Some(&first)).await.unwrap();
+    store
+        .create_session(&NewSession::new(&session, Some(&first)))
+        .await
+        .unwrap();
     assert_eq!(
         store.get_session(session.id).await.unwrap(),
         Some(session.clone())
@@ -283,7 +312,7 @@ pub async fn sessions_and_refresh_rotation(store: S) {
     (service.user_id, service.kind) = (None, None);
     let service_token = refresh(service.id, "service-refresh-token", T0);
     store
-        .create_session(&service, Some(&service_token))
+        .create_session(&NewSession::new(&service, Some(&service_token)))
         .await
         .unwrap();
     let found = store
@@ -294,7 +323,7 @@ pub async fn sessions_and_refresh_rotation(store: S) {
     assert_eq!((found.session, found.user), (service, None));
     // A second session with the same id is a conflict.
     assert!(matches!(
-        store.create_session(&session, None).await,
+        store.create_session(&NewSession::new(&session, None)).await,
         Err(StoreError::Conflict(_))
     ));
 
@@ -355,7 +384,10 @@ pub async fn concurrent_rotation_has_one_winner(store: S) {
     store.insert_user(&alice, &[]).await.unwrap();
     let session = w.session(&alice, T0);
     let first = refresh(session.id, "contested-token", T0);
-    store.create_session(&session, Some(&first)).await.unwrap();
+    store
+        .create_session(&NewSession::new(&session, Some(&first)))
+        .await
+        .unwrap();
 
     let t1 = T0.plus(secs(1));
     let mut tasks = Vec::new();
@@ -396,7 +428,10 @@ pub async fn rotation_batches_apply_in_order(store: S) {
     for i in 0..3 {
         let session = w.session(&alice, T0);
         let first = refresh(session.id, &format!("first-{i}"), T0);
-        store.create_session(&session, Some(&first)).await.unwrap();
+        store
+            .create_session(&NewSession::new(&session, Some(&first)))
+            .await
+            .unwrap();
         sessions.push(session);
         firsts.push(first);
     }
@@ -504,8 +539,14 @@ pub async fn revocation_feeds_changes(store: S) {
     store.insert_user(&alice, &[]).await.unwrap();
     let s1 = w.session(&alice, T0);
     let s2 = w.session(&alice, T0);
-    store.create_session(&s1, None).await.unwrap();
-    store.create_session(&s2, None).await.unwrap();
+    store
+        .create_session(&NewSession::new(&s1, None))
+        .await
+        .unwrap();
+    store
+        .create_session(&NewSession::new(&s2, None))
+        .await
+        .unwrap();
     let start = store
         .changes_after(0, Timestamp(0), 100)
         .await
@@ -753,7 +794,10 @@ pub async fn snapshot_counts_and_restore_guard(store: S) {
         .unwrap();
     let session = w.session(&alice, T0);
     let first = refresh(session.id, "first", T0);
-    store.create_session(&session, Some(&first)).await.unwrap();
+    store
+        .create_session(&NewSession::new(&session, Some(&first)))
+        .await
+        .unwrap();
     let t1 = T0.plus(secs(1));
     rotate(
         &store,
@@ -1422,6 +1466,78 @@ pub async fn counters_stop_at_the_first_limit_passed(store: S) {
     store.clear_counters(&[]).await.unwrap();
 }
 
+pub async fn sessions_open_with_their_login_writes(store: S) {
+    let w = world("acme");
+    store.apply_provisioning(&w.plan()).await.unwrap();
+    let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
+    store.insert_user(&alice, &[]).await.unwrap();
+    let [account, pair, other] = ["account", "pair", "other"].map(SecretHash::of);
+    for key in [account, pair, other] {
+        assert_eq!(hit(&store, key, T0).await, 1);
+    }
+    let session = w.session(&alice, T0);
+    let first = refresh(session.id, "login-refresh-token", T0);
+    let event = |action: &str| AuditEvent {
+        id: AuditId::new(),
+        at: T0,
+        tenant_id: Some(w.tenant.id),
+        user_id: Some(alice.id),
+        app_id: Some(w.app.id),
+        session_id: Some(session.id),
+        action: action.into(),
+        detail: String::new(),
+        ip: Some("192.0.2.9".into()),
+    };
+    let succeeded = event("login.succeeded");
+    store
+        .create_session(&NewSession {
+            session: &session,
+            refresh: Some(&first),
+            clear_counters: &[account, pair],
+            audit: std::slice::from_ref(&succeeded),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_session(session.id).await.unwrap().as_ref(),
+        Some(&session)
+    );
+    assert!(store.find_refresh(&first.hash).await.unwrap().is_some());
+    assert_eq!(hit(&store, account, T0).await, 1, "cleared");
+    assert_eq!(hit(&store, pair, T0).await, 1, "cleared");
+    assert_eq!(hit(&store, other, T0).await, 2, "not listed, not cleared");
+    let trail = |action: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .list_audit(&AuditFilter {
+                    action: Some(action.into()),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(trail("login.succeeded").await, vec![succeeded]);
+
+    // The same session again: refused, and nothing else it carried is written.
+    let again = refresh(session.id, "another-refresh-token", T0);
+    assert!(matches!(
+        store
+            .create_session(&NewSession {
+                session: &session,
+                refresh: Some(&again),
+                clear_counters: &[other],
+                audit: &[event("login.repeated")],
+            })
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(hit(&store, other, T0).await, 3, "not cleared");
+    assert!(store.find_refresh(&again.hash).await.unwrap().is_none());
+    assert!(trail("login.repeated").await.is_empty());
+}
+
 pub async fn devices_upsert_by_code_and_unbind_on_revoke(store: S) {
     use portcullis_core::device::{DeviceReport, DeviceUpsert};
     use portcullis_core::ids::DeviceId;
@@ -1430,7 +1546,10 @@ pub async fn devices_upsert_by_code_and_unbind_on_revoke(store: S) {
     let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
     store.insert_user(&alice, &[]).await.unwrap();
     let session = w.session(&alice, T0);
-    store.create_session(&session, None).await.unwrap();
+    store
+        .create_session(&NewSession::new(&session, None))
+        .await
+        .unwrap();
     let report = DeviceReport {
         code: "phone-1".into(),
         kind: Some("mobile".into()),
@@ -1589,7 +1708,10 @@ pub async fn fixed_opaque_tokens_join_a_session(store: S) {
     let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
     store.insert_user(&alice, &[]).await.unwrap();
     let session = w.session(&alice, T0);
-    store.create_session(&session, None).await.unwrap();
+    store
+        .create_session(&NewSession::new(&session, None))
+        .await
+        .unwrap();
     let record = portcullis_core::opaque::OpaqueRecord {
         hash: SecretHash::of("auth-key"),
         session_id: session.id,

@@ -7,12 +7,14 @@ use crate::{PgStore, db_err};
 use portcullis_core::ids::{AppId, SessionId, StorefrontId, TenantId, UserId};
 use portcullis_core::secret::SecretHash;
 use portcullis_core::session::{
-    self, ChangeKind, RefreshLookup, RefreshRecord, RotateOutcome, Rotation, Session, SessionFilter,
+    self, ChangeKind, NewSession, RefreshLookup, RefreshRecord, RotateOutcome, Rotation, Session,
+    SessionFilter,
 };
 use portcullis_core::user::UserKind;
 use portcullis_core::{StoreError, StoreResult, Timestamp};
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, query};
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::{PgConnection, Postgres, query};
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 use uuid::Uuid;
@@ -89,32 +91,62 @@ async fn revoke_in(
     Ok(true)
 }
 
+/// Binds the fifteen columns of `sessions`, in table order.
+fn bind_session<'q>(
+    q: Query<'q, Postgres, PgArguments>,
+    s: &'q Session,
+) -> Query<'q, Postgres, PgArguments> {
+    q.bind(s.id.0)
+        .bind(s.tenant_id.0)
+        .bind(s.user_id.map(|u| u.0))
+        .bind(s.kind.map(UserKind::as_str))
+        .bind(s.app_id.0)
+        .bind(s.store_id.map(|u| u.0))
+        .bind(&s.store_view)
+        .bind(&s.device_id)
+        .bind(s.created_at.0)
+        .bind(s.last_used_at.0)
+        .bind(s.idle_expires_at.0)
+        .bind(s.absolute_expires_at.0)
+        .bind(s.revoked_at.map(|t| t.0))
+        .bind(&s.revoked_reason)
+        .bind(&s.ip)
+}
+
 pub(crate) async fn insert_session(tx: &mut PgConnection, s: &Session) -> StoreResult<()> {
-    query(
-        "INSERT INTO sessions (id, tenant_id, user_id, kind, app_id, store_id, store_view, device_id, created_at,
-                               last_used_at, idle_expires_at, absolute_expires_at, revoked_at, revoked_reason, ip)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    bind_session(
+        query(
+            "INSERT INTO sessions (id, tenant_id, user_id, kind, app_id, store_id, store_view, device_id, created_at,
+                                   last_used_at, idle_expires_at, absolute_expires_at, revoked_at, revoked_reason, ip)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        ),
+        s,
     )
-    .bind(s.id.0)
-    .bind(s.tenant_id.0)
-    .bind(s.user_id.map(|u| u.0))
-    .bind(s.kind.map(UserKind::as_str))
-    .bind(s.app_id.0)
-    .bind(s.store_id.map(|u| u.0))
-    .bind(&s.store_view)
-    .bind(&s.device_id)
-    .bind(s.created_at.0)
-    .bind(s.last_used_at.0)
-    .bind(s.idle_expires_at.0)
-    .bind(s.absolute_expires_at.0)
-    .bind(s.revoked_at.map(|t| t.0))
-    .bind(&s.revoked_reason)
-    .bind(&s.ip)
     .execute(tx)
     .await
     .map_err(db_err)?;
     Ok(())
 }
+
+/// A session, its first refresh token ($16 not null), the counters its login clears and its
+/// audit events (arrays $22..$30, as `feed::bind_audit_columns` binds them).
+const CREATE_SESSION: &str = "
+WITH s AS (
+    INSERT INTO sessions (id, tenant_id, user_id, kind, app_id, store_id, store_view, device_id,
+                          created_at, last_used_at, idle_expires_at, absolute_expires_at,
+                          revoked_at, revoked_reason, ip)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+    RETURNING id
+), r AS (
+    INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at, rotated_at, successor)
+    SELECT $16::bytea, s.id, $17::int8, $18::int8, $19::int8, $20::bytea FROM s
+    WHERE $16::bytea IS NOT NULL
+), c AS (
+    DELETE FROM rate_counters WHERE key = ANY($21::bytea[])
+)
+INSERT INTO audit_events (id, at, tenant_id, user_id, app_id, session_id, action, detail, ip)
+SELECT a.* FROM unnest($22::uuid[], $23::int8[], $24::uuid[], $25::uuid[], $26::uuid[],
+                       $27::uuid[], $28::text[], $29::text[], $30::text[]) AS a, s";
 
 /// Tokens and sessions share no column name; the user's columns are renamed.
 static FIND_REFRESH: LazyLock<String> = LazyLock::new(|| {
@@ -171,17 +203,28 @@ impl PgStore {
         rows.iter().map(refresh_from).collect()
     }
 
-    pub(crate) async fn create_session(
-        &self,
-        s: &Session,
-        refresh: Option<&RefreshRecord>,
-    ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
-        insert_session(&mut tx, s).await?;
-        if let Some(r) = refresh {
-            insert_refresh(&mut tx, r).await?;
-        }
-        tx.commit().await.map_err(db_err)
+    /// One statement: all or nothing, in one round trip and without BEGIN/COMMIT.
+    pub(crate) async fn create_session(&self, new: &NewSession<'_>) -> StoreResult<()> {
+        let s = new.session;
+        let r = new.refresh;
+        let q = bind_session(query(CREATE_SESSION), s)
+            .bind(r.map(|r| r.hash.as_bytes().to_vec()))
+            .bind(r.map(|r| r.issued_at.0))
+            .bind(r.map(|r| r.expires_at.0))
+            .bind(r.and_then(|r| r.rotated_at.map(|t| t.0)))
+            .bind(r.and_then(|r| r.successor.clone()))
+            .bind(
+                new.clear_counters
+                    .iter()
+                    .map(|k| k.as_bytes().to_vec())
+                    .collect::<Vec<_>>(),
+            );
+        let audit: Vec<_> = new.audit.iter().collect();
+        crate::feed::bind_audit_columns(q, &audit)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
     }
 
     pub(crate) async fn get_session(&self, id: SessionId) -> StoreResult<Option<Session>> {

@@ -129,10 +129,22 @@ impl PgStore {
         kind: UserKind,
         login: &str,
     ) -> StoreResult<Option<User>> {
+        let found = self.find_user_with_profiles(tenant, kind, login).await?;
+        Ok(found.map(|(user, _)| user))
+    }
+
+    pub(crate) async fn find_user_with_profiles(
+        &self,
+        tenant: TenantId,
+        kind: UserKind,
+        login: &str,
+    ) -> StoreResult<Option<(User, Vec<String>)>> {
         let login = normalize_login(login);
         let row = query(
-            "SELECT * FROM users WHERE tenant_id = $1 AND kind = $2 AND (email_norm = $3 OR username_norm = $3)
-             ORDER BY (email_norm IS NOT DISTINCT FROM $3) DESC LIMIT 1",
+            "SELECT u.*, ARRAY(SELECT p.name FROM user_profiles up JOIN profiles p ON p.id = up.profile_id
+                               WHERE up.user_id = u.id ORDER BY p.name) AS profile_names
+             FROM users u WHERE u.tenant_id = $1 AND u.kind = $2 AND (u.email_norm = $3 OR u.username_norm = $3)
+             ORDER BY (u.email_norm IS NOT DISTINCT FROM $3) DESC LIMIT 1",
         )
         .bind(tenant.0)
         .bind(kind.as_str())
@@ -140,7 +152,9 @@ impl PgStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
-        row.as_ref().map(user_from).transpose()
+        row.as_ref()
+            .map(|r| Ok((user_from(r)?, get::<Vec<String>>(r, "profile_names")?)))
+            .transpose()
     }
 
     pub(crate) async fn list_users(

@@ -3,7 +3,7 @@
 use crate::{SqliteStore, db_err};
 use portcullis_core::secret::SecretHash;
 use portcullis_core::{StoreResult, Timestamp};
-use sqlx::query;
+use sqlx::{SqliteConnection, query};
 
 impl SqliteStore {
     pub(crate) async fn hit_counters(
@@ -36,13 +36,7 @@ impl SqliteStore {
 
     pub(crate) async fn clear_counters(&self, keys: &[SecretHash]) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(db_err)?;
-        for key in keys {
-            query("DELETE FROM rate_counters WHERE key = ?1")
-                .bind(key.as_bytes().as_slice())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
+        delete_counters(&mut tx, keys).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(())
     }
@@ -55,4 +49,19 @@ impl SqliteStore {
             .map_err(db_err)?;
         Ok(done.rows_affected())
     }
+}
+
+/// Deletes the counters under `keys`, within the caller's transaction.
+pub(crate) async fn delete_counters(
+    conn: &mut SqliteConnection,
+    keys: &[SecretHash],
+) -> StoreResult<()> {
+    for key in keys {
+        query("DELETE FROM rate_counters WHERE key = ?1")
+            .bind(key.as_bytes().as_slice())
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
 }

@@ -7,7 +7,8 @@ use crate::{SqliteStore, db_err};
 use portcullis_core::ids::{AppId, SessionId, StorefrontId, TenantId, UserId};
 use portcullis_core::secret::SecretHash;
 use portcullis_core::session::{
-    self, ChangeKind, RefreshLookup, RefreshRecord, RotateOutcome, Rotation, Session, SessionFilter,
+    self, ChangeKind, NewSession, RefreshLookup, RefreshRecord, RotateOutcome, Rotation, Session,
+    SessionFilter,
 };
 use portcullis_core::user::UserKind;
 use portcullis_core::{StoreError, StoreResult, Timestamp};
@@ -140,16 +141,15 @@ impl SqliteStore {
         rows.iter().map(refresh_from).collect()
     }
 
-    pub(crate) async fn create_session(
-        &self,
-        s: &Session,
-        refresh: Option<&RefreshRecord>,
-    ) -> StoreResult<()> {
+    pub(crate) async fn create_session(&self, new: &NewSession<'_>) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(db_err)?;
-        insert_session(&mut tx, s).await?;
-        if let Some(r) = refresh {
+        insert_session(&mut tx, new.session).await?;
+        if let Some(r) = new.refresh {
             insert_refresh(&mut tx, r).await?;
         }
+        crate::counters::delete_counters(&mut tx, new.clear_counters).await?;
+        let audit: Vec<_> = new.audit.iter().collect();
+        crate::feed::insert_audits(&mut tx, &audit).await?;
         tx.commit().await.map_err(db_err)
     }
 

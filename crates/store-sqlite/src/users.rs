@@ -128,10 +128,24 @@ impl SqliteStore {
         kind: UserKind,
         login: &str,
     ) -> StoreResult<Option<User>> {
+        let found = self.find_user_with_profiles(tenant, kind, login).await?;
+        Ok(found.map(|(user, _)| user))
+    }
+
+    pub(crate) async fn find_user_with_profiles(
+        &self,
+        tenant: TenantId,
+        kind: UserKind,
+        login: &str,
+    ) -> StoreResult<Option<(User, Vec<String>)>> {
         let login = normalize_login(login);
+        // The names as a JSON array: SQLite has no array type.
         let row = query(
-            "SELECT * FROM users WHERE tenant_id = ?1 AND kind = ?2 AND (email_norm = ?3 OR username_norm = ?3)
-             ORDER BY (email_norm IS ?3) DESC LIMIT 1",
+            "SELECT u.*, (SELECT json_group_array(name) FROM
+                            (SELECT p.name AS name FROM user_profiles up JOIN profiles p ON p.id = up.profile_id
+                             WHERE up.user_id = u.id ORDER BY p.name)) AS profile_names
+             FROM users u WHERE u.tenant_id = ?1 AND u.kind = ?2 AND (u.email_norm = ?3 OR u.username_norm = ?3)
+             ORDER BY (u.email_norm IS ?3) DESC LIMIT 1",
         )
         .bind(tenant.0.to_string())
         .bind(kind.as_str())
@@ -139,7 +153,13 @@ impl SqliteStore {
         .fetch_optional(&self.read)
         .await
         .map_err(db_err)?;
-        row.as_ref().map(user_from).transpose()
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let names: String = get(&row, "profile_names")?;
+        let names = serde_json::from_str(&names)
+            .map_err(|e| StoreError::Internal(format!("profile names of a user: {e}")))?;
+        Ok(Some((user_from(&row)?, names)))
     }
 
     pub(crate) async fn list_users(

@@ -150,7 +150,12 @@ impl Core {
 
     /// The profiles a user has: their own and their kind's defaults in the tenant, sorted.
     pub async fn profiles_of(&self, user: &User) -> CoreResult<Vec<String>> {
-        let mut names = self.store.user_profile_names(user.id).await?;
+        let names = self.store.user_profile_names(user.id).await?;
+        Ok(self.with_default_profiles(user, names))
+    }
+
+    /// A user's own profile names with their kind's defaults in the tenant, sorted.
+    pub(crate) fn with_default_profiles(&self, user: &User, mut names: Vec<String>) -> Vec<String> {
         if let Some(defaults) = self
             .directory()
             .tenant(user.tenant_id)
@@ -160,7 +165,7 @@ impl Core {
         }
         names.sort();
         names.dedup();
-        Ok(names)
+        names
     }
 
     /// A user by id.
@@ -306,7 +311,7 @@ impl Core {
     /// published: harmless).
     pub async fn rotate_due_keys(&self, max_age: std::time::Duration) -> CoreResult<Vec<String>> {
         let now = self.now();
-        let due = |core: &Self| -> Vec<Tenant> {
+        let due = |core: &Self| -> Vec<std::sync::Arc<Tenant>> {
             let ring = core.keys.load();
             core.directory()
                 .tenants()

@@ -9,11 +9,12 @@ use crate::ids::SessionId;
 use crate::limits::{counter_key, limit_source};
 use crate::opaque::OpaqueRecord;
 use crate::secret::{self, SecretHash};
-use crate::session::{RefreshRecord, Session};
+use crate::session::{NewSession, RefreshRecord, Session};
 use crate::tenant::{Storefront, Tenant};
 use crate::token::{self, AccessClaims, SERVICE_KIND, TokenPair};
 use crate::user::{User, UserKind, UserStatus, normalize_login};
 use jsonwebtoken::Header;
+use std::sync::Arc;
 use tracing::instrument;
 use zeroize::Zeroizing;
 
@@ -59,9 +60,20 @@ fn account_ip_key(
 
 /// A user whose credentials were just checked.
 pub struct Authenticated {
-    pub tenant: Tenant,
+    pub tenant: Arc<Tenant>,
     pub user: User,
     pub store: Option<Storefront>,
+    /// The user's profiles (their own and their kind's defaults).
+    pub profiles: Vec<String>,
+    /// The attempt counters this success ends, for the caller to clear with what it writes.
+    pub counters: Vec<SecretHash>,
+}
+
+/// What a password login writes with its session: the end of its run of attempts and its
+/// audit event (whose session the session fills in).
+struct LoginEnd<'a> {
+    counters: &'a [SecretHash],
+    audit: AuditRecord<'a>,
 }
 
 /// A password login as every API asks for it.
@@ -273,7 +285,7 @@ impl Core {
         &self,
         brand_url: &str,
         preferred: Option<&str>,
-    ) -> CoreResult<(Tenant, ClientApp)> {
+    ) -> CoreResult<(Arc<Tenant>, ClientApp)> {
         let host = crate::tenant::brand_host(brand_url);
         let dir = self.directory();
         let tenant = dir
@@ -379,7 +391,14 @@ impl Core {
         }
         self.count_attempt(Attempts::Login, &tenant, kind, &login, &req.ctx)
             .await?;
-        let user = self.store.find_user(tenant.id, kind, &login).await?;
+        let (user, profiles) = match self
+            .store
+            .find_user_with_profiles(tenant.id, kind, &login)
+            .await?
+        {
+            Some((user, profiles)) => (Some(user), profiles),
+            None => (None, Vec::new()),
+        };
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
         let had_hash = stored.is_some();
         let verified = self
@@ -424,15 +443,16 @@ impl Core {
                 return Err(CoreError::AccountInactive("locked"));
             }
         }
-        // A success ends the run of attempts on this account.
+        // A success ends the run of attempts on this account: cleared with the session the
+        // caller opens, or here if the login stops short of one.
         let mut keys = vec![account_key(Attempts::Login, &tenant, kind, &login)];
         if let Some(ip) = &req.ctx.ip {
             keys.push(account_ip_key(Attempts::Login, &tenant, kind, &login, ip));
         }
-        self.store.clear_counters(&keys).await?;
         if let Some(max_age) = tenant.password_policy.max_age()
             && self.now() >= user.password_changed_at.plus(max_age)
         {
+            self.store.clear_counters(&keys).await?;
             metrics::counter!("portcullis_logins_total", "result" => "expired").increment(1);
             self.audit(audit_fail("password expired")).await;
             return Err(CoreError::PasswordExpired);
@@ -442,7 +462,30 @@ impl Core {
             self.rehash(user, stored.as_deref(), req.password.clone())
                 .await;
         }
-        let store = self.resolve_store(&tenant, req.store.as_deref(), Some(user))?;
+        let store = match self.login_store(&tenant, req, user) {
+            Ok(store) => store,
+            Err(e) => {
+                self.store.clear_counters(&keys).await?;
+                return Err(e);
+            }
+        };
+        Ok(Authenticated {
+            tenant,
+            user: user.clone(),
+            store,
+            profiles: self.with_default_profiles(user, profiles),
+            counters: keys,
+        })
+    }
+
+    /// The store (and view) a successful login asks for.
+    fn login_store(
+        &self,
+        tenant: &Tenant,
+        req: &PasswordLogin,
+        user: &User,
+    ) -> CoreResult<Option<Storefront>> {
+        let store = self.resolve_store(tenant, req.store.as_deref(), Some(user))?;
         if let (Some(view), Some(s)) = (req.store_view.as_deref(), store.as_ref())
             && !s.views.iter().any(|v| v == view)
         {
@@ -452,11 +495,7 @@ impl Core {
                 format!("store {} has no view {view:?}", s.code),
             ));
         }
-        Ok(Authenticated {
-            tenant,
-            user: user.clone(),
-            store,
-        })
+        Ok(store)
     }
 
     pub async fn login_password(
@@ -485,9 +524,10 @@ impl Core {
             tenant,
             user,
             store,
+            profiles,
+            counters,
         } = self.authenticate_user(app, &req).await?;
         let user = &user;
-        let profiles = self.profiles_of(user).await?;
         let subject = Subject {
             tenant: &tenant,
             app,
@@ -495,26 +535,26 @@ impl Core {
             profiles,
             opts,
         };
-        let pair = self
-            .open_session(
-                &subject,
-                store.as_ref(),
-                req.store_view,
-                &req.ctx,
-                app.allows(Grant::RefreshToken),
-            )
-            .await?;
-        self.audit(AuditRecord {
-            action: "login.succeeded",
-            tenant: Some(tenant.id),
-            user: Some(user.id),
-            app: Some(app.id),
-            session: Some(pair.session_id),
-            ctx: Some(&req.ctx),
-            ..Default::default()
-        })
-        .await;
-        Ok(pair)
+        let login = LoginEnd {
+            counters: &counters,
+            audit: AuditRecord {
+                action: "login.succeeded",
+                tenant: Some(tenant.id),
+                user: Some(user.id),
+                app: Some(app.id),
+                ctx: Some(&req.ctx),
+                ..Default::default()
+            },
+        };
+        self.open_session(
+            &subject,
+            store.as_ref(),
+            req.store_view,
+            &req.ctx,
+            app.allows(Grant::RefreshToken),
+            Some(login),
+        )
+        .await
     }
 
     /// Bring an imported or outdated hash to the current argon2id parameters. A failure is
@@ -559,11 +599,12 @@ impl Core {
             profiles: Vec::new(),
             opts: Default::default(),
         };
-        self.open_session(&subject, store.as_ref(), None, ctx, false)
+        self.open_session(&subject, store.as_ref(), None, ctx, false, None)
             .await
     }
 
-    /// Create a session and its first credentials.
+    /// Create a session and its first credentials; for a password login, end its run of
+    /// attempts and audit it in the same write.
     async fn open_session(
         &self,
         subject: &Subject<'_>,
@@ -571,6 +612,7 @@ impl Core {
         store_view: Option<String>,
         ctx: &RequestContext,
         with_refresh: bool,
+        login: Option<LoginEnd<'_>>,
     ) -> CoreResult<TokenPair> {
         let now = self.now();
         let tokens = &subject.tenant.tokens;
@@ -611,8 +653,23 @@ impl Core {
         session.idle_expires_at = refresh
             .as_ref()
             .map_or(access_expires_at, |(_, r)| r.expires_at);
+        let (counters, audit) = match login {
+            Some(LoginEnd { counters, audit }) => {
+                let audit = AuditRecord {
+                    session: Some(session.id),
+                    ..audit
+                };
+                (counters, vec![self.audit_event(audit)])
+            }
+            None => (&[][..], Vec::new()),
+        };
         self.store
-            .create_session(&session, refresh.as_ref().map(|(_, r)| r))
+            .create_session(&NewSession {
+                session: &session,
+                refresh: refresh.as_ref().map(|(_, r)| r),
+                clear_counters: counters,
+                audit: &audit,
+            })
             .await?;
         if let Some(record) = opaque {
             self.store.add_opaque_token(&record).await?;

@@ -178,14 +178,14 @@ impl Core {
         Ok(self.store.ping().await?)
     }
 
-    pub(crate) fn tenant(&self, id: TenantId) -> CoreResult<Tenant> {
+    pub(crate) fn tenant(&self, id: TenantId) -> CoreResult<Arc<Tenant>> {
         self.directory()
             .tenant(id)
             .cloned()
             .ok_or(CoreError::NotFound("tenant"))
     }
 
-    pub fn tenant_by_slug(&self, slug: &str) -> CoreResult<Tenant> {
+    pub fn tenant_by_slug(&self, slug: &str) -> CoreResult<Arc<Tenant>> {
         self.directory()
             .tenant_by_slug(slug)
             .cloned()

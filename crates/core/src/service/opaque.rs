@@ -134,7 +134,10 @@ impl Core {
             tenant,
             user,
             store,
+            profiles,
+            counters,
         } = self.authenticate_user(app, &req).await?;
+        self.store.clear_counters(&counters).await?;
         if own_store_only
             && user.store_id.is_some()
             && user.store_id != store.as_ref().map(|s| s.id)
@@ -143,7 +146,6 @@ impl Core {
                 "the user does not belong to this store".into(),
             ));
         }
-        let profiles = self.profiles_of(&user).await?;
         let subject = Subject {
             tenant: &tenant,
             app,

@@ -144,7 +144,7 @@ impl Core {
             record,
             session,
             client_id,
-            tenant: tenant.slug,
+            tenant: tenant.slug.clone(),
         }))
     }
 
