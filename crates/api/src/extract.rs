@@ -181,20 +181,8 @@ pub fn basic_credentials(
     let decoded = Zeroizing::new(STANDARD.decode(encoded.trim()).map_err(|_| bad())?);
     let text = std::str::from_utf8(&decoded).map_err(|_| bad())?;
     let (id, secret) = text.split_once(':').ok_or_else(bad)?;
-    let id = form_decode(id).ok_or_else(bad)?;
-    let secret = Zeroizing::new(form_decode(secret).ok_or_else(bad)?);
+    // RFC 6749 §2.3.1: the id and secret are form-encoded before Basic encoding.
+    let id = crate::form::decode_component(id).ok_or_else(bad)?;
+    let secret = Zeroizing::new(crate::form::decode_component(secret).ok_or_else(bad)?);
     Ok(Some((id, secret)))
-}
-
-/// RFC 6749 §2.3.1: the id and secret are form-encoded before Basic encoding. Most need no
-/// decoding; those are copied once.
-fn form_decode(s: &str) -> Option<String> {
-    if !s.contains(['+', '%']) {
-        return Some(s.to_owned());
-    }
-    let decoded = percent_encoding::percent_decode_str(&s.replace('+', " "))
-        .decode_utf8()
-        .ok()?
-        .into_owned();
-    Some(decoded)
 }

@@ -27,6 +27,19 @@ fn plain(body: &[u8]) -> Option<&str> {
     std::str::from_utf8(body).ok()
 }
 
+/// One form-encoded component (`+` for space, percent-escapes), strictly UTF-8; `None` if it
+/// is not. Most need no decoding and are copied once.
+pub fn decode_component(s: &str) -> Option<String> {
+    if !s.contains(['+', '%']) {
+        return Some(s.to_owned());
+    }
+    let decoded = percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8()
+        .ok()?
+        .into_owned();
+    Some(decoded)
+}
+
 /// `key=value` pairs split as the URL standard's parser does: empty pieces skipped, a piece
 /// without `=` is a key with an empty value.
 fn pairs(text: &str) -> impl Iterator<Item = (&str, Value<'_>)> {

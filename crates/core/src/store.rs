@@ -67,7 +67,10 @@ pub trait Store: Send + Sync + 'static {
         tenant: TenantId,
         kind: UserKind,
         login: &str,
-    ) -> StoreResult<Option<User>>;
+    ) -> StoreResult<Option<User>> {
+        let found = self.find_user_with_profiles(tenant, kind, login).await?;
+        Ok(found.map(|(user, _)| user))
+    }
     /// As `find_user`, with the names of the user's own profiles (sorted), read in the same
     /// query: a login needs both, and every query is a round trip.
     async fn find_user_with_profiles(
@@ -355,14 +358,6 @@ macro_rules! impl_store_by_delegation {
                 id: $crate::ids::UserId,
             ) -> $crate::store::StoreResult<Option<$crate::user::User>> {
                 self.get_user(id).await
-            }
-            async fn find_user(
-                &self,
-                tenant: $crate::ids::TenantId,
-                kind: $crate::user::UserKind,
-                login: &str,
-            ) -> $crate::store::StoreResult<Option<$crate::user::User>> {
-                self.find_user(tenant, kind, login).await
             }
             async fn find_user_with_profiles(
                 &self,

@@ -123,16 +123,6 @@ impl PgStore {
         row.as_ref().map(user_from).transpose()
     }
 
-    pub(crate) async fn find_user(
-        &self,
-        tenant: TenantId,
-        kind: UserKind,
-        login: &str,
-    ) -> StoreResult<Option<User>> {
-        let found = self.find_user_with_profiles(tenant, kind, login).await?;
-        Ok(found.map(|(user, _)| user))
-    }
-
     pub(crate) async fn find_user_with_profiles(
         &self,
         tenant: TenantId,

@@ -122,16 +122,6 @@ impl SqliteStore {
         row.as_ref().map(user_from).transpose()
     }
 
-    pub(crate) async fn find_user(
-        &self,
-        tenant: TenantId,
-        kind: UserKind,
-        login: &str,
-    ) -> StoreResult<Option<User>> {
-        let found = self.find_user_with_profiles(tenant, kind, login).await?;
-        Ok(found.map(|(user, _)| user))
-    }
-
     pub(crate) async fn find_user_with_profiles(
         &self,
         tenant: TenantId,
