@@ -103,7 +103,10 @@ impl PasswordHasher {
         }
         Ok(Self {
             params,
-            permits: Arc::new(Semaphore::new(slots)),
+            // A thread finds its next job already queued when it finishes one, rather than
+            // idling while the runtime wakes the next caller to hand it over: one waiting job
+            // per thread. Hashes running at once stay at `slots` (one per thread).
+            permits: Arc::new(Semaphore::new(2 * slots)),
             jobs,
             queue_timeout: settings.queue_timeout,
             dummy,
@@ -138,7 +141,7 @@ impl PasswordHasher {
         })
     }
 
-    /// Number of hashing slots free right now (for metrics and tests).
+    /// Number of hashing jobs that could start or queue right now (for metrics and tests).
     pub fn free_slots(&self) -> usize {
         self.permits.available_permits()
     }
@@ -532,7 +535,8 @@ mod tests {
             })
             .unwrap(),
         );
-        let _held = h.permits.clone().acquire_owned().await.unwrap();
+        let all = u32::try_from(h.free_slots()).unwrap();
+        let _held = h.permits.clone().acquire_many_owned(all).await.unwrap();
         let err = h.verify(None, pw("x")).await.unwrap_err();
         assert!(matches!(err, CoreError::Busy { .. }));
     }

@@ -287,10 +287,26 @@ pub trait Store: Send + Sync + 'static {
         hits: &[(SecretHash, u32)],
         window_start: Timestamp,
     ) -> StoreResult<Vec<u32>>;
+    /// A password login's first step: `hit_counters` for its attempt, and
+    /// `find_user_with_profiles` for the account it names (read whatever the counts), in one
+    /// round trip where the store can.
+    async fn count_login_attempt(
+        &self,
+        attempt: &LoginAttempt<'_>,
+    ) -> StoreResult<(Vec<u32>, Option<(User, Vec<String>)>)>;
     /// Forgets every window of these keys (a successful login, an operator's unlock).
     async fn clear_counters(&self, keys: &[SecretHash]) -> StoreResult<()>;
     /// Forgets windows that started before `before`.
     async fn prune_counters(&self, before: Timestamp) -> StoreResult<u64>;
+}
+
+/// A login attempt to count (as `Store::hit_counters` counts), and the login it names.
+pub struct LoginAttempt<'a> {
+    pub hits: &'a [(SecretHash, u32)],
+    pub window_start: Timestamp,
+    pub tenant: TenantId,
+    pub kind: UserKind,
+    pub login: &'a str,
 }
 
 /// A connection pool: connections open, idle among them, and the most it may open.
@@ -701,6 +717,13 @@ macro_rules! impl_store_by_delegation {
                 window_start: $crate::clock::Timestamp,
             ) -> $crate::store::StoreResult<Vec<u32>> {
                 self.hit_counters(hits, window_start).await
+            }
+            async fn count_login_attempt(
+                &self,
+                attempt: &$crate::store::LoginAttempt<'_>,
+            ) -> $crate::store::StoreResult<(Vec<u32>, Option<($crate::user::User, Vec<String>)>)>
+            {
+                self.count_login_attempt(attempt).await
             }
             async fn clear_counters(
                 &self,

@@ -10,6 +10,7 @@ use portcullis_core::secret::{MasterKey, SecretHash};
 use portcullis_core::session::{
     ChangeKind, NewSession, RefreshLookup, RefreshRecord, RotateOutcome, Rotation, SessionFilter,
 };
+use portcullis_core::store::LoginAttempt;
 use portcullis_core::tenant::SigningAlg;
 use portcullis_core::user::{UserKind, UserStatus};
 use portcullis_core::{Store, StoreError, Timestamp};
@@ -1464,6 +1465,89 @@ pub async fn counters_stop_at_the_first_limit_passed(store: S) {
     assert_eq!(hit(&store, pair, T0.plus(secs(900))).await, 1, "cleared");
     assert_eq!(hit(&store, account, T0).await, 4, "not cleared");
     store.clear_counters(&[]).await.unwrap();
+}
+
+pub async fn login_attempts_count_and_read_the_account(store: S) {
+    let w = world("acme");
+    let mut plan = w.plan();
+    let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
+    // Bob's username is Carol's e-mail: the e-mail owner wins here too.
+    let bob = w.user(
+        UserKind::Customer,
+        Some("bob@example.com"),
+        Some("carol@example.com"),
+    );
+    let carol = w.user(UserKind::Customer, Some("carol@example.com"), None);
+    plan.users
+        .extend([alice.clone(), bob.clone(), carol.clone()]);
+    plan.user_profiles
+        .push((alice.id, vec![w.profiles[1].id, w.profiles[0].id]));
+    store.apply_provisioning(&plan).await.unwrap();
+    let [ip, account] = ["ip", "account"].map(SecretHash::of);
+    let hits = [(ip, 2), (account, 10)];
+    let attempt = |tenant, kind, login| LoginAttempt {
+        hits: &hits,
+        window_start: T0,
+        tenant,
+        kind,
+        login,
+    };
+    let alice_with_profiles = Some((
+        alice.clone(),
+        vec!["admins".to_owned(), "buyers".to_owned()],
+    ));
+    let customer = |login| attempt(w.tenant.id, UserKind::Customer, login);
+    assert_eq!(
+        store
+            .count_login_attempt(&customer(" ALICE@example.com"))
+            .await
+            .unwrap(),
+        (vec![1, 1], alice_with_profiles.clone())
+    );
+    assert_eq!(
+        store
+            .count_login_attempt(&customer("nobody@example.com"))
+            .await
+            .unwrap(),
+        (vec![2, 2], None),
+        "an unknown login is counted the same"
+    );
+    assert_eq!(
+        store
+            .count_login_attempt(&customer("carol@example.com"))
+            .await
+            .unwrap(),
+        (vec![3], Some((carol.clone(), Vec::new()))),
+        "past the first limit the account is not counted, but still read"
+    );
+    assert_eq!(hit(&store, account, T0).await, 3, "the account was at 2");
+    for (tenant, kind) in [
+        (w.tenant.id, UserKind::Operator),
+        (world("other").tenant.id, UserKind::Customer),
+    ] {
+        assert_eq!(
+            store
+                .count_login_attempt(&attempt(tenant, kind, "alice@example.com"))
+                .await
+                .unwrap()
+                .1,
+            None,
+            "another kind or tenant"
+        );
+    }
+    let uncounted = LoginAttempt {
+        hits: &[],
+        ..customer("bob@example.com")
+    };
+    assert_eq!(
+        store.count_login_attempt(&uncounted).await.unwrap(),
+        (Vec::new(), Some((bob.clone(), Vec::new())))
+    );
+    assert_eq!(
+        hit(&store, ip, T0).await,
+        6,
+        "the ip was counted on every attempt"
+    );
 }
 
 pub async fn sessions_open_with_their_login_writes(store: S) {

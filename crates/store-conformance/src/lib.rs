@@ -83,6 +83,7 @@ macro_rules! conformance_tests {
             pending_reset_requests_are_marked_once,
             counters_count_atomically,
             counters_stop_at_the_first_limit_passed,
+            login_attempts_count_and_read_the_account,
             sessions_open_with_their_login_writes,
             devices_upsert_by_code_and_unbind_on_revoke,
             fixed_opaque_tokens_join_a_session,

@@ -8,6 +8,7 @@ use portcullis_core::{StoreError, StoreResult, Timestamp};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, query};
 use std::borrow::Cow;
+use std::sync::LazyLock;
 use uuid::Uuid;
 
 fn user_from(row: &PgRow) -> StoreResult<User> {
@@ -20,6 +21,19 @@ pub(crate) const USER_COLUMNS_AS_U: &str = "u.id AS u_id, u.tenant_id AS u_tenan
     u.status AS u_status, u.password_hash AS u_password_hash, \
     u.password_origin AS u_password_origin, u.password_changed_at AS u_password_changed_at, \
     u.store_id AS u_store_id, u.created_at AS u_created_at, u.updated_at AS u_updated_at";
+
+/// The query for the user of a kind in a tenant whose e-mail or username is a (normalized)
+/// login, e-mail matches first, with their profile names; the three are parameters `$tenant`,
+/// `$kind` and `$login`.
+pub(crate) fn user_by_login(tenant: usize, kind: usize, login: usize) -> String {
+    format!(
+        "SELECT u.*, ARRAY(SELECT p.name FROM user_profiles up JOIN profiles p ON p.id = up.profile_id
+                           WHERE up.user_id = u.id ORDER BY p.name) AS profile_names
+         FROM users u WHERE u.tenant_id = ${tenant} AND u.kind = ${kind}
+                        AND (u.email_norm = ${login} OR u.username_norm = ${login})
+         ORDER BY (u.email_norm IS NOT DISTINCT FROM ${login}) DESC LIMIT 1"
+    )
+}
 
 /// A user from a row whose user columns carry `prefix`, as in a join with other tables.
 pub(crate) fn user_from_prefixed(row: &PgRow, prefix: &str) -> StoreResult<User> {
@@ -130,18 +144,14 @@ impl PgStore {
         login: &str,
     ) -> StoreResult<Option<(User, Vec<String>)>> {
         let login = normalize_login(login);
-        let row = query(
-            "SELECT u.*, ARRAY(SELECT p.name FROM user_profiles up JOIN profiles p ON p.id = up.profile_id
-                               WHERE up.user_id = u.id ORDER BY p.name) AS profile_names
-             FROM users u WHERE u.tenant_id = $1 AND u.kind = $2 AND (u.email_norm = $3 OR u.username_norm = $3)
-             ORDER BY (u.email_norm IS NOT DISTINCT FROM $3) DESC LIMIT 1",
-        )
-        .bind(tenant.0)
-        .bind(kind.as_str())
-        .bind(&login)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?;
+        static SQL: LazyLock<String> = LazyLock::new(|| user_by_login(1, 2, 3));
+        let row = query(&SQL)
+            .bind(tenant.0)
+            .bind(kind.as_str())
+            .bind(&login)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
         row.as_ref()
             .map(|r| Ok((user_from(r)?, get::<Vec<String>>(r, "profile_names")?)))
             .transpose()

@@ -2,6 +2,8 @@
 
 use crate::{SqliteStore, db_err};
 use portcullis_core::secret::SecretHash;
+use portcullis_core::store::LoginAttempt;
+use portcullis_core::user::User;
 use portcullis_core::{StoreResult, Timestamp};
 use sqlx::{SqliteConnection, query};
 
@@ -32,6 +34,21 @@ impl SqliteStore {
         }
         tx.commit().await.map_err(db_err)?;
         Ok(counts)
+    }
+
+    /// Two calls: the count goes through the writer, the user comes from a reader, and
+    /// neither leaves the process.
+    pub(crate) async fn count_login_attempt(
+        &self,
+        attempt: &LoginAttempt<'_>,
+    ) -> StoreResult<(Vec<u32>, Option<(User, Vec<String>)>)> {
+        let counts = self
+            .hit_counters(attempt.hits, attempt.window_start)
+            .await?;
+        let user = self
+            .find_user_with_profiles(attempt.tenant, attempt.kind, attempt.login)
+            .await?;
+        Ok((counts, user))
     }
 
     pub(crate) async fn clear_counters(&self, keys: &[SecretHash]) -> StoreResult<()> {

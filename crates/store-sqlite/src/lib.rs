@@ -42,7 +42,10 @@ impl SqliteStore {
         // The writer's page cache (32 MiB; SQLite's default is 2 MiB) holds the B-tree pages
         // every rotation walks: with millions of tokens, interior pages evicted between
         // batches were read again at each one. Pages are cached only once touched.
+        // No ping before each use (sqlx's default): a connection to a file cannot have been
+        // hung up on, and the ping is a round trip to the connection's thread per statement.
         let write = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone().pragma("cache_size", "-32768"))
@@ -57,6 +60,7 @@ impl SqliteStore {
         // cores).
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let read = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(u32::try_from(2 * cores).unwrap_or(8).clamp(2, 16))
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.read_only(true))

@@ -10,6 +10,7 @@ use crate::limits::{counter_key, limit_source};
 use crate::opaque::OpaqueRecord;
 use crate::secret::{self, SecretHash};
 use crate::session::{NewSession, RefreshRecord, Session};
+use crate::store::LoginAttempt;
 use crate::tenant::{Storefront, Tenant};
 use crate::token::{self, AccessClaims, SERVICE_KIND, TokenPair};
 use crate::user::{User, UserKind, UserStatus, normalize_login};
@@ -56,6 +57,38 @@ fn account_ip_key(
         login,
         &limit_source(ip),
     ])
+}
+
+/// The counters a password attempt counts, each with its limit and name, in this order and
+/// no further than the first limit passed: the account's own count comes last, so one client
+/// alone cannot lock the account.
+fn attempt_hits(
+    what: Attempts,
+    tenant: &Tenant,
+    kind: UserKind,
+    login: &str,
+    ctx: &RequestContext,
+) -> Vec<(SecretHash, u32, &'static str)> {
+    let limits = &tenant.limits;
+    let mut hits = Vec::with_capacity(3);
+    if let Some(ip) = ctx.ip.as_deref().map(limit_source) {
+        hits.push((
+            counter_key(&["ip", &tenant.id.to_string(), &ip]),
+            limits.per_ip,
+            "per_ip",
+        ));
+        hits.push((
+            account_ip_key(what, tenant, kind, login, &ip),
+            limits.per_account_ip,
+            "per_account_ip",
+        ));
+    }
+    hits.push((
+        account_key(what, tenant, kind, login),
+        limits.per_account,
+        "per_account",
+    ));
+    hits
 }
 
 /// A user whose credentials were just checked.
@@ -193,35 +226,26 @@ impl Core {
         login: &str,
         ctx: &RequestContext,
     ) -> CoreResult<()> {
-        let limits = &tenant.limits;
-        // In this order, and no further than the first limit passed: the account's own count
-        // comes last, so one client alone cannot lock the account.
-        let mut hits = Vec::with_capacity(3);
-        if let Some(ip) = ctx.ip.as_deref().map(limit_source) {
-            hits.push((
-                counter_key(&["ip", &tenant.id.to_string(), &ip]),
-                limits.per_ip,
-                "per_ip",
-            ));
-            hits.push((
-                account_ip_key(what, tenant, kind, login, &ip),
-                limits.per_account_ip,
-                "per_account_ip",
-            ));
-        }
-        hits.push((
-            account_key(what, tenant, kind, login),
-            limits.per_account,
-            "per_account",
-        ));
+        let hits = attempt_hits(what, tenant, kind, login, ctx);
         let keys: Vec<_> = hits.iter().map(|(key, limit, _)| (*key, *limit)).collect();
         let counts = self
             .store
-            .hit_counters(&keys, limits.window_start(self.now()))
+            .hit_counters(&keys, tenant.limits.window_start(self.now()))
             .await?;
+        self.check_counts(tenant, ctx, &hits, &counts).await
+    }
+
+    /// Refuses an attempt whose counts went beyond a limit.
+    async fn check_counts(
+        &self,
+        tenant: &Tenant,
+        ctx: &RequestContext,
+        hits: &[(SecretHash, u32, &'static str)],
+        counts: &[u32],
+    ) -> CoreResult<()> {
         for ((_, limit, name), n) in hits.iter().zip(counts) {
-            if n > *limit {
-                return Err(self.refuse_login(tenant, ctx, name, n, *limit).await);
+            if n > limit {
+                return Err(self.refuse_login(tenant, ctx, name, *n, *limit).await);
             }
         }
         Ok(())
@@ -389,13 +413,21 @@ impl Core {
         if let Some(code) = req.store.as_deref() {
             self.resolve_store(&tenant, Some(code), None)?;
         }
-        self.count_attempt(Attempts::Login, &tenant, kind, &login, &req.ctx)
-            .await?;
-        let (user, profiles) = match self
+        // The attempt is counted and its account read in one store call: one round trip.
+        let hits = attempt_hits(Attempts::Login, &tenant, kind, &login, &req.ctx);
+        let keys: Vec<_> = hits.iter().map(|(key, limit, _)| (*key, *limit)).collect();
+        let (counts, found) = self
             .store
-            .find_user_with_profiles(tenant.id, kind, &login)
-            .await?
-        {
+            .count_login_attempt(&LoginAttempt {
+                hits: &keys,
+                window_start: tenant.limits.window_start(self.now()),
+                tenant: tenant.id,
+                kind,
+                login: &login,
+            })
+            .await?;
+        self.check_counts(&tenant, &req.ctx, &hits, &counts).await?;
+        let (user, profiles) = match found {
             Some((user, profiles)) => (Some(user), profiles),
             None => (None, Vec::new()),
         };
