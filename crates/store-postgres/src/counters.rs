@@ -95,8 +95,8 @@ impl PgStore {
 /// normalized login) as `u_`-prefixed columns and `profile_names`, all NULL for no user.
 ///
 /// Its commit is asynchronous (`synchronous_commit` off for this statement's transaction
-/// alone): a count is worth a flush of the WAL to disk no more than a window lasts, and the
-/// flush was half of what a login cost PostgreSQL. A crash of the database can forget the
+/// alone): a count matters no longer than its window, and a flush of the WAL to disk is an
+/// `fdatasync` per login, which counts do not need. A crash of the database can forget the
 /// counts of its last moments (PostgreSQL flushes them within 3 × `wal_writer_delay`, and
 /// with the next durable commit, such as the login's session); it cannot corrupt them.
 fn hits_sql(n: usize, with_user: bool) -> StoreResult<&'static str> {

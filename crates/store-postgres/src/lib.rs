@@ -74,7 +74,7 @@ impl PgStore {
     pub async fn open(url: &str, settings: &PgSettings) -> Result<Self, StoreError> {
         let options = connect_options(url, settings)?;
         // sqlx pings a connection each time it leaves the pool: a round trip per statement,
-        // a fifth of PostgreSQL's CPU time per login. Only a connection idle for a while
+        // half of PostgreSQL's CPU time per refresh (docs/benchmarks.md). Only a connection idle for a while
         // (which a restarted server or a dropped link may have closed) is pinged now; one
         // in use moments ago fails its next statement at worst, and is then replaced.
         let pool = PgPoolOptions::new()
