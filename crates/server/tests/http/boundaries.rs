@@ -245,10 +245,12 @@ async fn another_tenants_tokens_are_refused_by_every_api_and_change_nothing() {
 }
 
 async fn expired_tokens_and_keys_are_refused_by_every_api() {
-    // ACME's tokens (the first [tenants.tokens]) live a second.
+    // ACME's tokens (the first [tenants.tokens]) live at most two seconds: `exp` is in whole
+    // seconds, so a token lives between its TTL less one second and its TTL. Two, not one, so
+    // that the fresh token at the end outlives its introspection; the wait below outlasts both.
     let file = two_tenants().replacen(
         "refresh_retry_window = \"1s\"\n",
-        "refresh_retry_window = \"1s\"\naccess_ttl = \"1s\"\nopaque_idle_ttl = \"1s\"\n",
+        "refresh_retry_window = \"1s\"\naccess_ttl = \"2s\"\nopaque_idle_ttl = \"1s\"\n",
         1,
     );
     assert!(file.contains("access_ttl"));
