@@ -43,8 +43,14 @@ impl fmt::Debug for SecretHash {
 
 /// `n` random bytes from the OS, URL-safe base64 without padding.
 pub fn random_token(n: usize) -> String {
-    let mut buf = Zeroizing::new(vec![0u8; n]);
-    rand::rngs::OsRng.fill_bytes(&mut buf);
+    prefixed_random_token(&[], n)
+}
+
+/// `prefix`, then `n` random bytes from the OS, URL-safe base64 without padding.
+pub fn prefixed_random_token(prefix: &[u8], n: usize) -> String {
+    let mut buf = Zeroizing::new(vec![0u8; prefix.len() + n]);
+    buf[..prefix.len()].copy_from_slice(prefix);
+    rand::rngs::OsRng.fill_bytes(&mut buf[prefix.len()..]);
     URL_SAFE_NO_PAD.encode(&*buf)
 }
 

@@ -8,9 +8,10 @@ use portcullis_core::app::ClientApp;
 use portcullis_core::audit::AuditFilter;
 use portcullis_core::clock::FixedClock;
 use portcullis_core::provisioning::ProvisioningDoc;
-use portcullis_core::secret::MasterKey;
+use portcullis_core::secret::{MasterKey, SecretHash};
 use portcullis_core::service::PasswordLogin;
 use portcullis_core::snapshot::Snapshot;
+use portcullis_core::token;
 use portcullis_core::user::UserKind;
 use portcullis_core::{Core, CoreSettings, Store, Timestamp};
 use portcullis_store_sqlite::SqliteStore;
@@ -141,4 +142,46 @@ async fn a_restored_store_returns_the_pair_within_the_retry_window() {
         .unwrap();
     assert_eq!(again.access_token, pair.access_token);
     assert_eq!(again.refresh_token, pair.refresh_token);
+}
+
+/// Refresh tokens issued before they led with their issue time (256 random bits, stored under
+/// their whole SHA-256) are still found, exchanged, and replaced by time-led ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_issued_before_time_led_keys_still_refreshes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (core, _store, app) = setup(&dir).await;
+    let issued = login(&core, &app).await;
+    // The row as an earlier release wrote it: the same session, an old-format token.
+    let earlier = portcullis_core::secret::random_token(32);
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("r.db").display()))
+        .await
+        .unwrap();
+    let moved = sqlx::query("UPDATE refresh_tokens SET hash = ? WHERE hash = ?")
+        .bind(SecretHash::of(&earlier).as_bytes().to_vec())
+        .bind(token::refresh_key(&issued).as_bytes().to_vec())
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(moved.rows_affected(), 1);
+    db.close().await;
+
+    let pair = core
+        .refresh(&app, &earlier, &Default::default())
+        .await
+        .unwrap();
+    let next = pair.refresh_token.unwrap();
+    assert_ne!(
+        next.len(),
+        earlier.len(),
+        "the new token leads with its issue time"
+    );
+    core.refresh(&app, &next, &Default::default())
+        .await
+        .unwrap();
+    // The time-led token whose row became the old-format one's is unknown.
+    assert!(
+        core.refresh(&app, &issued, &Default::default())
+            .await
+            .is_err()
+    );
 }

@@ -668,12 +668,12 @@ impl Core {
         let (access_token, access_expires_at, opaque) =
             self.issue_access(subject, &session, store, now)?;
         let refresh = with_refresh.then(|| {
-            let token = token::new_refresh_token();
+            let token = token::new_refresh_token(now);
             let expires_at = now
                 .plus(subject.opts.refresh_ttl.unwrap_or(tokens.refresh_ttl))
                 .min(session.absolute_expires_at);
             let record = RefreshRecord {
-                hash: SecretHash::of(&token),
+                hash: token::refresh_key(&token),
                 session_id: session.id,
                 issued_at: now,
                 expires_at,

@@ -6,7 +6,6 @@ use super::{AuditRecord, Core};
 use crate::app::{ClientApp, Grant};
 use crate::audit::RequestContext;
 use crate::error::{CoreError, CoreResult};
-use crate::secret::SecretHash;
 use crate::session::{
     RefreshLookup, RefreshRecord, RotateOutcome, Rotation, Session, SessionTouch,
 };
@@ -49,7 +48,7 @@ impl Core {
         if presented.is_empty() || presented.len() > 512 {
             return Err(unknown());
         }
-        let hash = SecretHash::of(presented);
+        let hash = token::refresh_key(presented);
         let RefreshLookup {
             record,
             session,
@@ -109,9 +108,9 @@ impl Core {
         };
         let (access_token, access_expires_at, opaque) =
             self.issue_access(&subject, &session, store.as_ref(), now)?;
-        let next_token = token::new_refresh_token();
+        let next_token = token::new_refresh_token(now);
         let next = RefreshRecord {
-            hash: SecretHash::of(&next_token),
+            hash: token::refresh_key(&next_token),
             session_id: session.id,
             issued_at: now,
             expires_at: now

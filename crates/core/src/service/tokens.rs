@@ -176,7 +176,10 @@ impl Core {
         }
         let Some(RefreshLookup {
             record, session, ..
-        }) = self.store.find_refresh(&SecretHash::of(token)).await?
+        }) = self
+            .store
+            .find_refresh(&crate::token::refresh_key(token))
+            .await?
         else {
             return Ok(None);
         };
