@@ -244,6 +244,59 @@ pub fn hash_format(stored: &str) -> Option<HashFormat> {
     }
 }
 
+/// Bounds on what verifying an imported hash may cost. A hash from another system is verified
+/// with its own parameters at each login until it is replaced, on a hashing thread that all
+/// logins share: unbounded, one provisioning line could hold a thread (and, for argon2,
+/// gigabytes) for minutes at every attempt. The bounds admit what guidance and common
+/// defaults produce: RFC 9106's m = 2 GiB with t = 1, bcrypt cost 10–14, PBKDF2 at OWASP's
+/// 600,000 rounds or Django's million.
+const MAX_ARGON2_MEMORY_KIB: u32 = 2 * 1024 * 1024;
+/// Memory × passes, the work of one verification: 4 GiB, about a second on a current core.
+const MAX_ARGON2_WORK_KIB: u64 = 4 * 1024 * 1024;
+const MAX_BCRYPT_COST: u32 = 15;
+const MAX_PBKDF2_ROUNDS: u32 = 5_000_000;
+
+/// Why verifying `stored` would cost more than an imported hash may, if it would; `None`
+/// also for what [`hash_format`] does not recognise.
+pub fn excessive_cost(stored: &str) -> Option<String> {
+    match hash_format(stored)? {
+        HashFormat::Argon2 => {
+            let params = Params::try_from(&PasswordHash::new(stored).ok()?).ok()?;
+            let (m, t) = (params.m_cost(), params.t_cost());
+            if m > MAX_ARGON2_MEMORY_KIB {
+                Some(format!(
+                    "argon2 memory m={m} KiB is above the {MAX_ARGON2_MEMORY_KIB} KiB an imported hash may use"
+                ))
+            } else if u64::from(m) * u64::from(t) > MAX_ARGON2_WORK_KIB {
+                Some(format!(
+                    "argon2 m={m} KiB with t={t} passes is above the {MAX_ARGON2_WORK_KIB} KiB × passes an imported hash may cost"
+                ))
+            } else {
+                None
+            }
+        }
+        HashFormat::Bcrypt => {
+            let cost: u32 = stored.get(4..6)?.parse().ok()?;
+            (cost > MAX_BCRYPT_COST).then(|| {
+                format!(
+                    "bcrypt cost {cost} is above the {MAX_BCRYPT_COST} an imported hash may have"
+                )
+            })
+        }
+        HashFormat::Pbkdf2Sha256 => {
+            let rounds = PasswordHash::new(stored).ok()?.params.get_decimal("i")?;
+            pbkdf2_rounds_excess(rounds)
+        }
+        HashFormat::PasslibPbkdf2Sha256 => pbkdf2_rounds_excess(parse_passlib(stored)?.0),
+    }
+}
+
+fn pbkdf2_rounds_excess(rounds: u32) -> Option<String> {
+    (rounds > MAX_PBKDF2_ROUNDS).then(|| {
+        format!("pbkdf2 {rounds} rounds is above the {MAX_PBKDF2_ROUNDS} an imported hash may have")
+    })
+}
+
 /// Verifies an argon2id hash made with the current parameters in `memory` (reused across
 /// calls); `None` when the hash is of another kind or made with other parameters.
 fn verify_current_argon2(
@@ -509,6 +562,51 @@ mod tests {
                 .matched
         );
         assert!(!h.verify(Some(passlib), pw("px")).await.unwrap().matched);
+    }
+
+    #[test]
+    fn imported_hashes_are_bounded_in_cost() {
+        // Well-formed hashes (salt and output made up), at and past each bound.
+        let argon2 = |m: u32, t: u32| {
+            format!(
+                "$argon2id$v=19$m={m},t={t},p=1$c2FsdHNhbHRzYWx0$\
+                 q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80"
+            )
+        };
+        let bcrypt = |cost: u32| {
+            format!("$2b${cost:02}$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234")
+        };
+        let phc = |i: u32| {
+            format!(
+                "$pbkdf2-sha256$i={i},l=32$c2FsdHNhbHRzYWx0$\
+                 q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80"
+            )
+        };
+        let passlib = |i: u32| format!("$pbkdf2-sha256${i}$c2FsdHNhbHQ$q83vEjRWeJq83vEjRWeJqw");
+        let admitted = [
+            argon2(19_456, 2),
+            argon2(2 * 1024 * 1024, 1), // RFC 9106's first recommendation
+            argon2(1024 * 1024, 4),
+            bcrypt(15),
+            phc(5_000_000),
+            passlib(1_000_000),
+        ];
+        for h in &admitted {
+            assert!(hash_format(h).is_some(), "{h}");
+            assert_eq!(excessive_cost(h), None, "{h}");
+        }
+        let refused = [
+            (argon2(4 * 1024 * 1024, 1), "memory"),
+            (argon2(1024 * 1024, 5), "passes"),
+            (bcrypt(16), "bcrypt cost 16"),
+            (phc(5_000_001), "5000001 rounds"),
+            (passlib(1_000_000_000), "1000000000 rounds"),
+        ];
+        for (h, why) in &refused {
+            assert!(hash_format(h).is_some(), "{h}");
+            let said = excessive_cost(h).unwrap_or_default();
+            assert!(said.contains(why), "{h}: {said}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::app::ClientApp;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AppId, ProfileId, StorefrontId, TenantId, UserId};
 use crate::keys;
-use crate::password::hash_format;
+use crate::password::{excessive_cost, hash_format};
 use crate::policy::PolicyContext;
 use crate::profile::{Profile, validate_name, validate_rules};
 use crate::provisioning::{
@@ -651,6 +651,9 @@ impl Core {
                             format!("{up}.password_hash"),
                             "not an argon2, bcrypt ($2a$/$2b$/$2y$) or pbkdf2-sha256 hash",
                         ));
+                    }
+                    if let Some(why) = excessive_cost(h) {
+                        return Err(bad(format!("{up}.password_hash"), why));
                     }
                     let digest = SecretHash::of(h).to_hex();
                     if old_origin.as_deref() == Some(digest.as_str()) {

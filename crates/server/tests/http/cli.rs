@@ -50,6 +50,20 @@ async fn a_bad_file_is_refused_whole_and_named() {
     assert!(!out.ok);
     assert!(out.stderr.contains("tenants[0].users[2]"), "{}", out.stderr);
 
+    // A hash from another system too costly to verify at every login (argon2 with 4 GiB).
+    let costly = format!(
+        "{ACME}\n[[tenants.users]]\nkind = \"customer\"\nemail = \"costly@example.com\"\npassword_hash = \"$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHRzYWx0$q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80\"\n"
+    );
+    std::fs::write(&file, costly).unwrap();
+    let out = server.cli(&["import", file.to_str().unwrap()]).await;
+    assert!(!out.ok);
+    assert!(
+        out.stderr.contains("tenants[0].users[2].password_hash")
+            && out.stderr.contains("argon2 memory m=4194304 KiB"),
+        "{}",
+        out.stderr
+    );
+
     // Syntax errors name the line.
     std::fs::write(&file, "version = 1\n[[tenants]]\nslug = \"x\"\nname = \n").unwrap();
     let out = server.cli(&["import", file.to_str().unwrap()]).await;
