@@ -251,7 +251,8 @@ pub fn hash_format(stored: &str) -> Option<HashFormat> {
 /// defaults produce: RFC 9106's m = 2 GiB with t = 1, bcrypt cost 10–14, PBKDF2 at OWASP's
 /// 600,000 rounds or Django's million.
 const MAX_ARGON2_MEMORY_KIB: u32 = 2 * 1024 * 1024;
-/// Memory × passes, the work of one verification: 4 GiB, about a second on a current core.
+/// Memory × passes, the work of one verification: 4 GiB, ~1.6 s on the benchmark machine,
+/// whose cores verify the default 19 MiB × 2 passes ~65 times a second (docs/benchmarks.md).
 const MAX_ARGON2_WORK_KIB: u64 = 4 * 1024 * 1024;
 const MAX_BCRYPT_COST: u32 = 15;
 const MAX_PBKDF2_ROUNDS: u32 = 5_000_000;

@@ -141,21 +141,42 @@ pub struct HttpConfig {
 }
 
 impl HttpConfig {
-    /// `trusted_proxies` parsed: a bare address is a network of one.
+    /// `trusted_proxies` parsed: a bare address is a network of one, and an IPv4-mapped
+    /// network (`::ffff:10.0.0.0/104`) the IPv4 network it maps, since peers and hops are
+    /// compared in their canonical form. A network of every address is refused: it would let
+    /// any client write the address that limits and the audit trail see.
     pub fn trusted_proxies(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
         self.trusted_proxies
             .iter()
             .map(|p| {
-                p.parse::<ipnet::IpNet>()
+                let net = p
+                    .parse::<ipnet::IpNet>()
                     .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
                     .map_err(|_| {
                         anyhow::anyhow!(
                             "invalid configuration: `http.trusted_proxies`: {p:?} is not an address or network like 10.0.0.0/8"
                         )
-                    })
+                    })?;
+                let net = ipv4_mapped(net).unwrap_or(net);
+                if net.prefix_len() == 0 {
+                    anyhow::bail!(
+                        "invalid configuration: `http.trusted_proxies`: {p:?} trusts every address, so any client could choose its own; list the proxies' addresses or networks"
+                    );
+                }
+                Ok(net)
             })
             .collect()
     }
+}
+
+/// The IPv4 network an IPv4-mapped IPv6 network (`::ffff:0:0/96` and within) stands for.
+fn ipv4_mapped(net: ipnet::IpNet) -> Option<ipnet::IpNet> {
+    let ipnet::IpNet::V6(v6) = net else {
+        return None;
+    };
+    let v4 = v6.addr().to_ipv4_mapped()?;
+    let prefix = v6.prefix_len().checked_sub(96)?;
+    ipnet::Ipv4Net::new(v4, prefix).ok().map(ipnet::IpNet::V4)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -590,6 +611,42 @@ mod tests {
         assert_eq!(ok.listen, "0.0.0.0:9000");
         assert_eq!(ok.dialects.openloyalty.tenant.as_deref(), Some("acme"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn ipv4_mapped_proxies_match_the_canonical_peers() {
+        let http = HttpConfig {
+            trusted_proxies: [
+                "::ffff:10.0.0.0/104",
+                "::ffff:192.0.2.7",
+                "fd00::/8",
+                "10.1.0.0/16",
+            ]
+            .map(String::from)
+            .to_vec(),
+            ..HttpConfig::default()
+        };
+        let nets: Vec<String> = http
+            .trusted_proxies()
+            .unwrap()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(
+            nets,
+            ["10.0.0.0/8", "192.0.2.7/32", "fd00::/8", "10.1.0.0/16"]
+        );
+        let trusted = http.trusted_proxies().unwrap();
+        // A dual-stack listener's IPv4 proxy, canonicalised by client_ip, is trusted.
+        let headers = axum::http::HeaderMap::from_iter([(
+            axum::http::header::HeaderName::from_static("x-forwarded-for"),
+            axum::http::HeaderValue::from_static("198.51.100.9"),
+        )]);
+        let peer: std::net::IpAddr = "::ffff:10.2.3.4".parse().unwrap();
+        assert_eq!(
+            crate::client_ip::client_ip(peer, &headers, &trusted).to_string(),
+            "198.51.100.9"
+        );
     }
 
     #[test]

@@ -276,6 +276,18 @@ async fn config_check_names_the_bad_key() {
             "[http]\ntrusted_proxies = [\"proxy.local\"]\n",
             "http.trusted_proxies",
         ),
+        (
+            "[http]\ntrusted_proxies = [\"0.0.0.0/0\"]\n",
+            "trusts every address",
+        ),
+        (
+            "[http]\ntrusted_proxies = [\"::/0\"]\n",
+            "trusts every address",
+        ),
+        (
+            "[http]\ntrusted_proxies = [\"::ffff:0.0.0.0/96\"]\n",
+            "trusts every address",
+        ),
         ("[metrics]\nlisten = \"localhost:9090\"\n", "metrics.listen"),
     ] {
         std::fs::write(&bad, text).unwrap();
