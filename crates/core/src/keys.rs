@@ -8,9 +8,14 @@ use crate::secret::{self, MasterKey};
 use crate::tenant::SigningAlg;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, RSA_PKCS1_SHA256,
+};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use serde::Serialize;
 use std::collections::HashMap;
 use zeroize::Zeroizing;
 
@@ -51,6 +56,60 @@ fn encoding_key(alg: SigningAlg, pkcs8: &[u8]) -> CoreResult<EncodingKey> {
             EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(CoreError::internal)?
         }
     })
+}
+
+/// A private key parsed once, at load. `jsonwebtoken::encode` parses its `EncodingKey` again
+/// for every token, and for Ed25519 and P-256 that parse derives the public key: as much work
+/// as the signature itself (bench/, "jwt/sign").
+enum Signer {
+    Ed25519(Ed25519KeyPair),
+    P256(EcdsaKeyPair),
+    Rsa(aws_lc_rs::rsa::KeyPair),
+}
+
+impl Signer {
+    fn parse(alg: SigningAlg, pkcs8: &[u8]) -> CoreResult<Self> {
+        Ok(match alg {
+            SigningAlg::EdDSA => {
+                Signer::Ed25519(Ed25519KeyPair::from_pkcs8(pkcs8).map_err(CoreError::internal)?)
+            }
+            SigningAlg::ES256 => Signer::P256(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
+                    .map_err(CoreError::internal)?,
+            ),
+            SigningAlg::RS256 => Signer::Rsa(
+                aws_lc_rs::rsa::KeyPair::from_pkcs8(pkcs8).map_err(CoreError::internal)?,
+            ),
+        })
+    }
+
+    /// The JWS signature of `message`, as RFC 7518 encodes it for the key's algorithm
+    /// (ES256: the fixed-width `r || s`).
+    fn sign(&self, message: &[u8]) -> CoreResult<Vec<u8>> {
+        Ok(match self {
+            Signer::Ed25519(key) => key.sign(message).as_ref().to_vec(),
+            Signer::P256(key) => key
+                .sign(&SystemRandom::new(), message)
+                .map_err(CoreError::internal)?
+                .as_ref()
+                .to_vec(),
+            Signer::Rsa(key) => {
+                let mut signature = vec![0; key.public_modulus_len()];
+                key.sign(
+                    &RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    message,
+                    &mut signature,
+                )
+                .map_err(CoreError::internal)?;
+                signature
+            }
+        })
+    }
+}
+
+fn b64_json<T: Serialize>(value: &T) -> CoreResult<String> {
+    Ok(URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).map_err(CoreError::internal)?))
 }
 
 /// Generate a new key for `tenant_id`, sealed with `master`.
@@ -103,7 +162,9 @@ pub struct LoadedKey {
     pub tenant_id: TenantId,
     pub alg: SigningAlg,
     pub jwk: Jwk,
-    pub encoding: EncodingKey,
+    signer: Signer,
+    /// The encoded JWT header of this key's tokens (`typ`, `alg`, `kid`): the same for all.
+    header: String,
     pub decoding: DecodingKey,
     pub not_after: Option<Timestamp>,
     pub created_at: Timestamp,
@@ -115,6 +176,18 @@ impl LoadedKey {
     }
     pub fn usable_at(&self, now: Timestamp) -> bool {
         self.not_after.is_none_or(|t| now < t)
+    }
+
+    /// A JWT of `claims` signed with this key, its header naming the key (`kid`): what
+    /// `jsonwebtoken::encode` makes, with the key parsed once rather than per token.
+    pub fn sign_jwt<T: Serialize>(&self, claims: &T) -> CoreResult<String> {
+        let mut jwt = self.header.clone();
+        jwt.push('.');
+        jwt.push_str(&b64_json(claims)?);
+        let signature = self.signer.sign(jwt.as_bytes())?;
+        jwt.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature, &mut jwt);
+        Ok(jwt)
     }
 }
 
@@ -143,7 +216,11 @@ impl KeyRing {
                 tenant_id: k.tenant_id,
                 alg: k.alg,
                 jwk,
-                encoding: encoding_key(k.alg, &pkcs8)?,
+                signer: Signer::parse(k.alg, &pkcs8)?,
+                header: b64_json(&Header {
+                    kid: Some(k.kid.clone()),
+                    ..Header::new(jwt_alg(k.alg))
+                })?,
                 decoding,
                 not_after: k.not_after,
                 created_at: k.created_at,
@@ -205,6 +282,41 @@ mod tests {
             let published = ring.published(Timestamp(0));
             assert_eq!(published.len(), 1);
             assert_eq!(published[0].common.key_id.as_deref(), Some(k.kid.as_str()));
+        }
+    }
+
+    #[test]
+    fn every_algorithm_signs_what_jsonwebtoken_verifies() {
+        let master = MasterKey::from_text(&"m".repeat(40)).unwrap();
+        let claims = serde_json::json!({"sub": "someone", "aud": "acme", "exp": 4_000_000_000u64});
+        for alg in [SigningAlg::EdDSA, SigningAlg::ES256, SigningAlg::RS256] {
+            let k = generate(TenantId::new(), alg, &master, Timestamp(0)).unwrap();
+            let ring = KeyRing::load(std::slice::from_ref(&k), &master).unwrap();
+            let key = ring.get(&k.kid).unwrap();
+            let jwt = key.sign_jwt(&claims).unwrap();
+            let header = jsonwebtoken::decode_header(&jwt).unwrap();
+            assert_eq!(header.alg, key.jwt_alg());
+            assert_eq!(header.kid.as_deref(), Some(k.kid.as_str()));
+            assert_eq!(header.typ.as_deref(), Some("JWT"));
+            let mut validation = jsonwebtoken::Validation::new(key.jwt_alg());
+            validation.set_audience(&["acme"]);
+            let decoded =
+                jsonwebtoken::decode::<serde_json::Value>(&jwt, &key.decoding, &validation)
+                    .unwrap();
+            assert_eq!(decoded.claims, claims);
+            // A changed payload does not verify under the same signature.
+            let mut parts: Vec<&str> = jwt.split('.').collect();
+            let forged =
+                URL_SAFE_NO_PAD.encode(br#"{"sub":"other","aud":"acme","exp":4000000000}"#);
+            parts[1] = &forged;
+            assert!(
+                jsonwebtoken::decode::<serde_json::Value>(
+                    &parts.join("."),
+                    &key.decoding,
+                    &validation
+                )
+                .is_err()
+            );
         }
     }
 

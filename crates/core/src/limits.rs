@@ -57,15 +57,24 @@ pub fn counter_key(parts: &[&str]) -> SecretHash {
     SecretHash::of(&parts.join("\u{1f}"))
 }
 
+/// The NAT64 well-known prefix (RFC 6052): `64:ff9b::/96` carries an IPv4 address in its
+/// last 32 bits.
+const NAT64_PREFIX: u128 = 0x0064_ff9b_0000_0000_0000_0000_0000_0000;
+
 /// The source a per-address limit counts: an IPv4 address, or the /64 network of an IPv6
 /// one (one host usually holds a whole /64, so counting single IPv6 addresses would let it
-/// rotate past any limit). Text that is not an address is counted as it is.
+/// rotate past any limit). An address of the NAT64 well-known prefix is the IPv4 client
+/// behind the translator (by its /64, every IPv4 client of a NAT64 gateway would share one
+/// count). Text that is not an address is counted as it is.
 pub fn limit_source(ip: &str) -> String {
     match ip
         .trim()
         .parse::<std::net::IpAddr>()
         .map(|ip| ip.to_canonical())
     {
+        Ok(std::net::IpAddr::V6(v6)) if u128::from(v6) >> 32 == NAT64_PREFIX >> 32 => {
+            std::net::Ipv4Addr::from(u128::from(v6) as u32).to_string()
+        }
         Ok(std::net::IpAddr::V6(v6)) => {
             let net = u128::from(v6) & !((1u128 << 64) - 1);
             format!("{}/64", std::net::Ipv6Addr::from(net))
@@ -83,6 +92,15 @@ mod tests {
     fn ipv6_addresses_are_counted_by_their_64_network() {
         assert_eq!(limit_source("203.0.113.7"), "203.0.113.7");
         assert_eq!(limit_source("::ffff:203.0.113.7"), "203.0.113.7");
+        // Behind NAT64, each IPv4 client is its own source, as it would be without it.
+        assert_eq!(limit_source("64:ff9b::203.0.113.7"), "203.0.113.7");
+        assert_eq!(limit_source("64:ff9b::cb00:7108"), "203.0.113.8");
+        assert_ne!(
+            limit_source("64:ff9b::203.0.113.7"),
+            limit_source("64:ff9b::203.0.113.8")
+        );
+        // Only the well-known /96: a neighbouring prefix is an ordinary IPv6 network.
+        assert_eq!(limit_source("64:ff9b:0:0:1::7"), "64:ff9b::/64");
         assert_eq!(limit_source("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
         assert_eq!(
             limit_source("2001:db8:1:2:ffff:ffff:ffff:ffff"),

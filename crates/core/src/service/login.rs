@@ -5,7 +5,7 @@ use crate::app::{ClientApp, Grant};
 use crate::audit::RequestContext;
 use crate::clock::Timestamp;
 use crate::error::{CoreError, CoreResult};
-use crate::ids::SessionId;
+use crate::ids::{SessionId, UserId};
 use crate::limits::{counter_key, limit_source};
 use crate::opaque::OpaqueRecord;
 use crate::secret::{self, SecretHash};
@@ -14,7 +14,6 @@ use crate::store::LoginAttempt;
 use crate::tenant::{Storefront, Tenant};
 use crate::token::{self, AccessClaims, SERVICE_KIND, TokenPair};
 use crate::user::{User, UserKind, UserStatus, normalize_login};
-use jsonwebtoken::Header;
 use std::sync::Arc;
 use tracing::instrument;
 use zeroize::Zeroizing;
@@ -224,6 +223,7 @@ impl Core {
         tenant: &Tenant,
         kind: UserKind,
         login: &str,
+        user: Option<UserId>,
         ctx: &RequestContext,
     ) -> CoreResult<()> {
         let hits = attempt_hits(what, tenant, kind, login, ctx);
@@ -232,20 +232,22 @@ impl Core {
             .store
             .hit_counters(&keys, tenant.limits.window_start(self.now()))
             .await?;
-        self.check_counts(tenant, ctx, &hits, &counts).await
+        self.check_counts(tenant, user, ctx, &hits, &counts).await
     }
 
-    /// Refuses an attempt whose counts went beyond a limit.
+    /// Refuses an attempt whose counts went beyond a limit. `user`: the account the attempt
+    /// names, when it exists, for the audit trail.
     async fn check_counts(
         &self,
         tenant: &Tenant,
+        user: Option<UserId>,
         ctx: &RequestContext,
         hits: &[(SecretHash, u32, &'static str)],
         counts: &[u32],
     ) -> CoreResult<()> {
         for ((_, limit, name), n) in hits.iter().zip(counts) {
             if n > limit {
-                return Err(self.refuse_login(tenant, ctx, name, *n, *limit).await);
+                return Err(self.refuse_login(tenant, user, ctx, name, *n, *limit).await);
             }
         }
         Ok(())
@@ -256,6 +258,7 @@ impl Core {
     async fn refuse_login(
         &self,
         tenant: &Tenant,
+        user: Option<UserId>,
         ctx: &RequestContext,
         what: &'static str,
         attempts: u32,
@@ -267,6 +270,7 @@ impl Core {
             self.audit(AuditRecord {
                 action: "login.limited",
                 tenant: Some(tenant.id),
+                user,
                 detail: format!("{what}: more than {limit} attempts in this window"),
                 ctx: Some(ctx),
                 ..Default::default()
@@ -426,7 +430,9 @@ impl Core {
                 login: &login,
             })
             .await?;
-        self.check_counts(&tenant, &req.ctx, &hits, &counts).await?;
+        let named = found.as_ref().map(|(user, _)| user.id);
+        self.check_counts(&tenant, named, &req.ctx, &hits, &counts)
+            .await?;
         let (user, profiles) = match found {
             Some((user, profiles)) => (Some(user), profiles),
             None => (None, Vec::new()),
@@ -789,10 +795,6 @@ impl Core {
         let key = ring.current(tenant.id).ok_or_else(|| {
             CoreError::Internal(format!("tenant {} has no signing key", tenant.slug))
         })?;
-        let mut header = Header::new(key.jwt_alg());
-        header.kid = Some(key.kid.clone());
-        let jwt =
-            jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(CoreError::internal)?;
-        Ok((jwt, Timestamp::from_secs(claims.exp)))
+        Ok((key.sign_jwt(&claims)?, Timestamp::from_secs(claims.exp)))
     }
 }

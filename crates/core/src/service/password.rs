@@ -373,8 +373,15 @@ impl Core {
         // Guesses of the current password count like login attempts (per address, per
         // account), so a stolen access token cannot be used to brute-force the password.
         let user_id = user.id.to_string();
-        self.count_attempt(Attempts::PasswordChange, &tenant, user.kind, &user_id, ctx)
-            .await?;
+        self.count_attempt(
+            Attempts::PasswordChange,
+            &tenant,
+            user.kind,
+            &user_id,
+            Some(user.id),
+            ctx,
+        )
+        .await?;
         let verified = self
             .hasher
             .verify(user.password_hash.clone(), current)

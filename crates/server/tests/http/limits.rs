@@ -163,19 +163,21 @@ async fn guess_via(server: &Server, forwarded_for: &str) -> u16 {
         .as_u16()
 }
 
-async fn failed_ips(server: &Server) -> Vec<String> {
-    let out = server
-        .cli(&["audit", "--action", "login.failed", "--json"])
-        .await;
+/// The audit trail's events of one action, as `portcullis audit --json` gives them.
+async fn audited(server: &Server, action: &str) -> Vec<Value> {
+    let out = server.cli(&["audit", "--action", action, "--json"]).await;
     assert!(out.ok, "{}", out.stderr);
     out.stdout
         .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["ip"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+async fn failed_ips(server: &Server) -> Vec<String> {
+    audited(server, "login.failed")
+        .await
+        .iter()
+        .map(|e| e["ip"].as_str().unwrap().to_owned())
         .collect()
 }
 
@@ -207,16 +209,16 @@ async fn clients_behind_a_trusted_proxy_are_told_apart() {
     assert!(ips.contains(&"203.0.113.8".to_owned()), "{ips:?}");
     assert!(!ips.contains(&"127.0.0.1".to_owned()), "{ips:?}");
     // The lockout is audited once, from the client's address; the refusals after it are not.
-    let out = server
-        .cli(&["audit", "--action", "login.limited", "--json"])
-        .await;
-    let limited: Vec<Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(limited.len(), 1, "{}", out.stdout);
+    let limited = audited(&server, "login.limited").await;
+    assert_eq!(limited.len(), 1, "{limited:?}");
     assert_eq!(limited[0]["ip"], "203.0.113.7");
+    // The account the guesses named, for the operator who reads the trail.
+    let alice = server.login_alice().await;
+    let alice_id = server
+        .introspect(alice["access_token"].as_str().unwrap())
+        .await["sub"]
+        .clone();
+    assert_eq!(limited[0]["user"], alice_id);
     assert!(
         limited[0]["detail"]
             .as_str()
@@ -261,6 +263,14 @@ async fn password_change_guesses_are_limited() {
         change(PASSWORD).await.unwrap().status(),
         429,
         "not checked at all"
+    );
+    // The lockout names Alice in the audit trail.
+    let limited = audited(&server, "login.limited").await;
+    assert_eq!(limited.len(), 1, "{limited:?}");
+    assert_eq!(limited[0]["user"], server.introspect(access).await["sub"]);
+    assert_eq!(
+        limited[0]["detail"],
+        "per_account: more than 3 attempts in this window"
     );
     // Logins are counted apart: Alice still logs in with her unchanged password.
     assert_eq!(
