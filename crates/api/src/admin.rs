@@ -8,7 +8,7 @@ use crate::extract::{Bearer, Json, parse_query};
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::Method;
 use portcullis_core::audit::AuditFilter;
-use portcullis_core::ids::UserId;
+use portcullis_core::ids::{AuditId, UserId};
 use portcullis_core::profile::{Profile, Right, RouteRule};
 use portcullis_core::service::Identity;
 use portcullis_core::user::User;
@@ -221,6 +221,9 @@ pub struct AuditQuery {
     since: Option<String>,
     /// Only events before this time (RFC 3339).
     until: Option<String>,
+    /// Only events listed after this one (the `id` of the last event of a page): the next
+    /// page. An id of no event of the caller's tenant gives none.
+    before: Option<String>,
     /// At most this many, newest first (1 to 1000; default 100).
     limit: Option<u32>,
 }
@@ -228,6 +231,9 @@ pub struct AuditQuery {
 /// One audit event. `detail` is the internal reason, never shown to the user concerned.
 #[derive(Serialize, ToSchema)]
 pub struct AuditEventBody {
+    /// The event's id: `before` for the next page.
+    #[schema(example = "01a20aac-6a7a-7d2e-9b1c-3f7e2c0d9a41")]
+    id: String,
     #[schema(example = "2026-11-23T10:00:00Z")]
     at: String,
     #[schema(example = "login.failed")]
@@ -302,6 +308,14 @@ pub async fn audit(
         action: q.action,
         since: time_param("since", q.since)?,
         until: time_param("until", q.until)?,
+        before: q
+            .before
+            .map(|id| {
+                AuditId::parse(&id).ok_or_else(|| {
+                    ApiError::field("before", "invalid_event_id", "an event's id is expected")
+                })
+            })
+            .transpose()?,
         limit,
     };
     let dir = core.directory();
@@ -310,6 +324,7 @@ pub async fn audit(
         events
             .into_iter()
             .map(|e| AuditEventBody {
+                id: e.id.to_string(),
                 at: e.at.to_rfc3339(),
                 action: e.action,
                 user: e.user_id.map(|u| u.to_string()),

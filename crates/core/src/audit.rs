@@ -39,6 +39,11 @@ pub struct AuditFilter {
     pub since: Option<Timestamp>,
     /// Events strictly before this time.
     pub until: Option<Timestamp>,
+    /// Events listed after this one (newest first, by time then id): the page that follows
+    /// a page ending with it. Events of one instant are not split or repeated across pages,
+    /// as they can be by `until`. An id that names no event (of `tenant_id`, when set)
+    /// gives none.
+    pub before: Option<AuditId>,
     /// At most this many, newest first; 0 means 1000.
     pub limit: u32,
 }

@@ -312,6 +312,7 @@ pub async fn audit(core: &Core, args: AuditArgs) -> anyhow::Result<()> {
             .until
             .map(|s| parse_time(core, "--until", &s))
             .transpose()?,
+        before: None,
         limit: args.limit.clamp(1, 100_000),
     };
     let json = args.json;

@@ -73,6 +73,7 @@ macro_rules! conformance_tests {
             revocation_feeds_changes,
             signing_keys_retire_previous,
             audit_trail,
+            audit_pages_by_event,
             apps_by_key_hash,
             snapshot_counts_and_restore_guard,
             password_resets_supersede_and_spend_once,

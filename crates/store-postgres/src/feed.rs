@@ -171,6 +171,9 @@ impl PgStore {
                AND ($3::bigint IS NULL OR at >= $3) AND ($5::bigint IS NULL OR at < $5)
                AND ($6::text IS NULL OR action = $6 OR left(action, length($6) + 1) = $6 || '.')
                AND ($7::text IS NULL OR user_id IN (SELECT id FROM users WHERE kind = $7))
+               AND ($8::uuid IS NULL OR (at, id) < (
+                   SELECT c.at, c.id FROM audit_events c
+                   WHERE c.id = $8 AND ($1::uuid IS NULL OR c.tenant_id = $1)))
              ORDER BY at DESC, id DESC LIMIT $4",
         )
         .bind(f.tenant_id.map(|v| v.0))
@@ -180,6 +183,7 @@ impl PgStore {
         .bind(f.until.map(|t| t.0))
         .bind(f.action.as_deref())
         .bind(f.user_kind.map(|k| k.as_str()))
+        .bind(f.before.map(|v| v.0))
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;

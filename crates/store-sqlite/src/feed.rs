@@ -144,6 +144,9 @@ impl SqliteStore {
                AND (?3 IS NULL OR at >= ?3) AND (?5 IS NULL OR at < ?5)
                AND (?6 IS NULL OR action = ?6 OR substr(action, 1, length(?6) + 1) = ?6 || '.')
                AND (?7 IS NULL OR user_id IN (SELECT id FROM users WHERE kind = ?7))
+               AND (?8 IS NULL OR (at, id) < (
+                   SELECT c.at, c.id FROM audit_events c
+                   WHERE c.id = ?8 AND (?1 IS NULL OR c.tenant_id = ?1)))
              ORDER BY at DESC, id DESC LIMIT ?4",
         )
         .bind(f.tenant_id.map(|v| v.0.to_string()))
@@ -153,6 +156,7 @@ impl SqliteStore {
         .bind(f.until.map(|t| t.0))
         .bind(f.action.as_deref())
         .bind(f.user_kind.map(|k| k.as_str()))
+        .bind(f.before.map(|v| v.0.to_string()))
         .fetch_all(&self.read)
         .await
         .map_err(db_err)?;

@@ -804,19 +804,19 @@ async fn the_admin_api_reads_the_audit_trail() {
             .bearer_auth(&olga)
             .send()
     };
-    let events = |q: &'static str| async move {
-        let resp = query(q).await.unwrap();
+    let events = |q: String| async move {
+        let resp = query(&q).await.unwrap();
         assert_eq!(resp.status(), 200, "{q}");
         resp.json::<Vec<Value>>().await.unwrap()
     };
 
-    let failed = events("?action=login.failed").await;
+    let failed = events("?action=login.failed".into()).await;
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(failed[0]["detail"], "wrong password");
     assert_eq!(failed[0]["user"], alice_id.as_str());
     assert_eq!(failed[0]["ip"], "127.0.0.1");
     assert_eq!(failed[0]["client_id"], "acme-web");
-    let logins = events("?action=login").await;
+    let logins = events("?action=login".into()).await;
     assert_eq!(
         logins.len(),
         3,
@@ -827,17 +827,12 @@ async fn the_admin_api_reads_the_audit_trail() {
             .iter()
             .all(|e| e["action"].as_str().unwrap().starts_with("login."))
     );
-    let operators = events("?kind=operator&action=login.succeeded").await;
+    let operators = events("?kind=operator&action=login.succeeded".into()).await;
     assert_eq!(operators.len(), 1, "olga's login: {operators:?}");
     assert_ne!(operators[0]["user"], alice_id.as_str());
-    let everyone = events("").await;
+    let everyone = events("".into()).await;
     let path = format!("?user={alice_id}");
-    let hers = query(&path)
-        .await
-        .unwrap()
-        .json::<Vec<Value>>()
-        .await
-        .unwrap();
+    let hers = events(path).await;
     assert!(hers.len() >= 2, "{hers:?}");
     assert!(
         hers.iter().all(|e| e["user"] == alice_id.as_str()),
@@ -845,17 +840,37 @@ async fn the_admin_api_reads_the_audit_trail() {
     );
     assert!(everyone.len() > hers.len(), "olga's login is not hers");
     let path = format!("?user={alice_id}&limit=1");
-    let one = query(&path)
-        .await
-        .unwrap()
-        .json::<Vec<Value>>()
-        .await
-        .unwrap();
+    let one = events(path).await;
     assert_eq!(one.len(), 1);
     assert_eq!(one[0]["action"], "login.failed", "newest first");
 
-    assert!(events("?since=2999-01-01T00:00:00Z").await.is_empty());
-    assert!(events("?until=2000-01-01T00:00:00Z").await.is_empty());
+    // Paging: each page starts after the last event of the one before, by its id.
+    let mut paged: Vec<Value> = Vec::new();
+    let mut next = "?limit=2".to_owned();
+    loop {
+        let page = events(next.clone()).await;
+        let Some(last) = page.last() else { break };
+        next = format!("?limit=2&before={}", last["id"].as_str().unwrap());
+        paged.extend(page);
+    }
+    assert_eq!(paged, everyone, "the pages make up the whole trail");
+    assert!(
+        events("?before=0190a0a0-0000-7000-8000-000000000000".into())
+            .await
+            .is_empty(),
+        "no such event: nothing after it"
+    );
+
+    assert!(
+        events("?since=2999-01-01T00:00:00Z".into())
+            .await
+            .is_empty()
+    );
+    assert!(
+        events("?until=2000-01-01T00:00:00Z".into())
+            .await
+            .is_empty()
+    );
     let json = serde_json::to_string(&everyone).unwrap();
     assert!(
         !json.contains(PASSWORD) && !json.contains("Wr0ng"),
@@ -867,6 +882,7 @@ async fn the_admin_api_reads_the_audit_trail() {
         ("?limit=5000", 400, "invalid_limit"),
         ("?since=yesterday", 400, "invalid_time"),
         ("?kind=robot", 400, "invalid_kind"),
+        ("?before=yesterday", 400, "invalid_event_id"),
         ("?colour=blue", 400, "malformed_query"),
         (
             "?user=0190a0a0-0000-7000-8000-000000000000",
