@@ -8,7 +8,7 @@ use crate::cli::{
 use anyhow::{Context, anyhow, bail};
 use portcullis_core::Core;
 use portcullis_core::audit::AuditFilter;
-use portcullis_core::ids::{MessageId, SessionId};
+use portcullis_core::ids::{AuditId, MessageId, SessionId};
 use portcullis_core::outbox::{OutboxFilter, OutboxStatus};
 use portcullis_core::profile::{Right, RouteRule};
 use portcullis_core::provisioning::ProvisioningDoc;
@@ -312,7 +312,12 @@ pub async fn audit(core: &Core, args: AuditArgs) -> anyhow::Result<()> {
             .until
             .map(|s| parse_time(core, "--until", &s))
             .transpose()?,
-        before: None,
+        before: args
+            .before
+            .map(|id| {
+                AuditId::parse(&id).ok_or_else(|| anyhow!("--before {id:?}: not an event id"))
+            })
+            .transpose()?,
         limit: args.limit.clamp(1, 100_000),
     };
     let json = args.json;
@@ -328,7 +333,7 @@ pub async fn audit(core: &Core, args: AuditArgs) -> anyhow::Result<()> {
             .map(|a| a.client_id.clone());
         if json {
             let line = serde_json::json!({
-                "at": e.at.to_rfc3339(), "action": e.action, "tenant": slug,
+                "id": e.id.to_string(), "at": e.at.to_rfc3339(), "action": e.action, "tenant": slug,
                 "user": e.user_id.map(|u| u.to_string()), "client_id": client,
                 "session": e.session_id.map(|s| s.to_string()), "ip": e.ip, "detail": e.detail,
             });

@@ -257,6 +257,9 @@ pub struct AuditArgs {
     /// Only events before this time (RFC 3339 or an age, as --since).
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
+    /// Only events listed after this one (the `id` of `--json` output): the next page.
+    #[arg(long, value_name = "EVENT_ID")]
+    pub before: Option<String>,
     /// At most this many events.
     #[arg(long, default_value_t = 100)]
     pub limit: u32,

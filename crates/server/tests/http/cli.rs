@@ -390,6 +390,20 @@ async fn the_audit_trail_is_queried_from_the_command_line() {
         .cli(&["audit", "--since", "2999-01-01T00:00:00Z"])
         .await;
     assert!(out.ok && out.stdout.is_empty(), "{}", out.stdout);
+    // Page by page: each page starts after the last event of the one before.
+    let mut paged = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let mut args = vec!["audit", "--tenant", "acme", "--limit", "2", "--json"];
+        if let Some(id) = &before {
+            args.extend(["--before", id.as_str()]);
+        }
+        let page = lines(&server.cli(&args).await);
+        let Some(last) = page.last() else { break };
+        before = Some(last["id"].as_str().unwrap().to_owned());
+        paged.extend(page);
+    }
+    assert_eq!(paged, all, "the pages make up the whole trail");
     let out = server.cli(&["audit", "--tenant", "acme"]).await;
     assert!(
         out.stdout.lines().next().unwrap().contains("login.failed"),
@@ -407,6 +421,7 @@ async fn the_audit_trail_is_queried_from_the_command_line() {
         (&["audit", "--since", "yesterday-ish"][..], "--since"),
         (&["audit", "--until", "soon"][..], "--until"),
         (&["audit", "--kind", "robot"][..], "--kind"),
+        (&["audit", "--before", "last-one"][..], "--before"),
         (&["audit", "--tenant", "nope"][..], "tenant"),
     ] {
         let out = server.cli(args).await;
