@@ -57,7 +57,7 @@ impl SqliteStore {
         b: &Basket,
         guest: Option<(&Session, &OpaqueRecord)>,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         if let Some((session, token)) = guest {
             insert_session(&mut tx, session).await?;
             insert_opaque(&mut tx, token).await?;
@@ -104,7 +104,7 @@ impl SqliteStore {
         item: &serde_json::Value,
         _at: Timestamp,
     ) -> StoreResult<Option<Basket>> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         let row = query("SELECT * FROM baskets WHERE id = ? AND checked_out_at IS NULL")
             .bind(id.0.to_string())
             .fetch_optional(&mut *tx)
@@ -124,7 +124,7 @@ impl SqliteStore {
     }
 
     pub(crate) async fn checkout_basket(&self, id: BasketId, p: &Purchase) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         let done =
             query("UPDATE baskets SET checked_out_at = ? WHERE id = ? AND checked_out_at IS NULL")
                 .bind(p.created_at.0)

@@ -13,7 +13,7 @@ impl SqliteStore {
         hits: &[(SecretHash, u32)],
         window_start: Timestamp,
     ) -> StoreResult<Vec<u32>> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         let mut counts = Vec::with_capacity(hits.len());
         for (key, limit) in hits {
             let n: i64 = sqlx::query_scalar(
@@ -52,7 +52,7 @@ impl SqliteStore {
     }
 
     pub(crate) async fn clear_counters(&self, keys: &[SecretHash]) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         delete_counters(&mut tx, keys).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(())

@@ -19,6 +19,8 @@ mod store;
 mod users;
 
 use portcullis_core::StoreError;
+use portcullis_core::store::StoreResult;
+use sqlx::Sqlite;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -72,6 +74,17 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+    }
+
+    /// A write transaction holding the database's write lock from its start (`BEGIN
+    /// IMMEDIATE`). A deferred one that reads first cannot wait when it comes to write: while
+    /// another process writes the file (the command line beside a live server), SQLite
+    /// answers SQLITE_BUSY at once instead of waiting out the busy timeout.
+    pub(crate) async fn write_tx(&self) -> StoreResult<sqlx::Transaction<'static, Sqlite>> {
+        self.write
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)
     }
 }
 

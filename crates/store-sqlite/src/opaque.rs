@@ -53,7 +53,7 @@ impl SqliteStore {
         s: &Session,
         t: &OpaqueRecord,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         insert_session(&mut tx, s).await?;
         insert_opaque(&mut tx, t).await?;
         tx.commit().await.map_err(db_err)

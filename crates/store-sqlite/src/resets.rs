@@ -65,7 +65,7 @@ impl SqliteStore {
         m: &OutboxMessage,
         limits: &[(Timestamp, u32)],
     ) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         for (since, max) in limits {
             let n: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM outbox WHERE recipient = ? AND kind = ? AND created_at >= ? AND tenant_id = ?",
@@ -136,7 +136,7 @@ impl SqliteStore {
         new_hash: &str,
         at: Timestamp,
     ) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         let row = query(
             "UPDATE password_resets SET used_at = ? WHERE hash = ? AND used_at IS NULL AND voided_at IS NULL
              RETURNING user_id",

@@ -13,7 +13,7 @@ use portcullis_core::{StoreError, StoreResult};
 
 impl SqliteStore {
     pub(crate) async fn restore(&self, snap: &Snapshot) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants")
             .fetch_one(&mut *tx)
             .await

@@ -142,7 +142,7 @@ impl SqliteStore {
     }
 
     pub(crate) async fn create_session(&self, new: &NewSession<'_>) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         insert_session(&mut tx, new.session).await?;
         if let Some(r) = new.refresh {
             insert_refresh(&mut tx, r).await?;
@@ -216,7 +216,7 @@ impl SqliteStore {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         let candidates = session::first_of_each_token(batch);
         // Each candidate's pair gets the next id; only the winners' pairs are written. In
         // this write transaction no one else takes ids.
@@ -328,7 +328,7 @@ impl SqliteStore {
         at: Timestamp,
         reason: &str,
     ) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         let done = revoke_in(&mut tx, id, at, reason).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(done)
@@ -340,7 +340,7 @@ impl SqliteStore {
         at: Timestamp,
         reason: &str,
     ) -> StoreResult<Vec<SessionId>> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         let rows = query("SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL")
             .bind(user.0.to_string())
             .fetch_all(&mut *tx)

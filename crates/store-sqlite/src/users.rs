@@ -99,7 +99,7 @@ pub(crate) async fn assign_profiles(
 
 impl SqliteStore {
     pub(crate) async fn insert_user(&self, user: &User, profiles: &[ProfileId]) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         let exists = query("SELECT 1 FROM users WHERE id = ?")
             .bind(user.id.0.to_string())
             .fetch_optional(&mut *tx)
@@ -174,7 +174,7 @@ impl SqliteStore {
         expected: Option<&str>,
         at: Timestamp,
     ) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         let done = query(
             "UPDATE users SET password_hash = ?1, updated_at = ?2,
                  password_origin = CASE WHEN ?4 IS NULL THEN NULL ELSE password_origin END,
@@ -253,7 +253,7 @@ impl SqliteStore {
             return Ok(n);
         }
         // First need: give one (the single writer makes check-and-insert safe).
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         query("INSERT OR IGNORE INTO user_numbers (user_id) VALUES (?)")
             .bind(user.0.to_string())
             .execute(&mut *tx)

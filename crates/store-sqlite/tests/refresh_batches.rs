@@ -53,6 +53,10 @@ async fn setup(dir: &tempfile::TempDir) -> (Arc<Core>, Arc<dyn Store>, ClientApp
 }
 
 async fn login(core: &Core, app: &ClientApp) -> String {
+    login_pair(core, app).await.refresh_token.unwrap()
+}
+
+async fn login_pair(core: &Core, app: &ClientApp) -> token::TokenPair {
     let login = PasswordLogin {
         login: "mia@example.com".into(),
         password: Zeroizing::new("Str0ng!Passw0rd".into()),
@@ -61,18 +65,37 @@ async fn login(core: &Core, app: &ClientApp) -> String {
         store_view: None,
         ctx: Default::default(),
     };
-    let pair = core.login_password(app, login).await.unwrap();
-    pair.refresh_token.unwrap()
+    core.login_password(app, login).await.unwrap()
+}
+
+/// The `refresh.succeeded` events of the audit trail.
+async fn refreshes_audited(core: &Core) -> Vec<portcullis_core::audit::AuditEvent> {
+    core.audit_events(&AuditFilter {
+        action: Some("refresh.succeeded".into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// `SESSIONS` logins of the one customer.
+async fn sessions(core: &Core, app: &ClientApp) -> Vec<token::TokenPair> {
+    let mut pairs = Vec::new();
+    for _ in 0..SESSIONS {
+        pairs.push(login_pair(core, app).await);
+    }
+    pairs
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_refreshes_share_batches_and_mint_one_pair_per_token() {
     let dir = tempfile::tempdir().unwrap();
     let (core, _store, app) = setup(&dir).await;
-    let mut tokens = Vec::new();
-    for _ in 0..SESSIONS {
-        tokens.push(login(&core, &app).await);
-    }
+    let tokens: Vec<String> = sessions(&core, &app)
+        .await
+        .into_iter()
+        .map(|pair| pair.refresh_token.unwrap())
+        .collect();
 
     // Every token presented by several racers at once.
     let mut racers = Vec::new();
@@ -102,13 +125,7 @@ async fn racing_refreshes_share_batches_and_mint_one_pair_per_token() {
     assert_eq!(minted.len(), SESSIONS, "one new pair per token, no more");
 
     // Each rotation was audited once, and each new token works.
-    let audited = core
-        .audit_events(&AuditFilter {
-            action: Some("refresh.succeeded".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let audited = refreshes_audited(&core).await;
     assert_eq!(audited.len(), SESSIONS);
     let sessions: HashSet<_> = audited.iter().map(|e| e.session_id).collect();
     assert_eq!(sessions.len(), SESSIONS);
@@ -184,4 +201,86 @@ async fn a_token_issued_before_time_led_keys_still_refreshes() {
             .await
             .is_err()
     );
+}
+
+/// A rotation the store refuses fails alone: the rotations that shared its batch are each
+/// written again on their own and succeed. A trigger on the real file stands in for what
+/// would refuse it in service (its session deleted meanwhile, a constraint). And while
+/// another connection holds the file's write lock, the writer waits for it rather than
+/// failing (its transactions take the lock when they begin).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_rotation_fails_alone_and_its_batch_goes_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let (core, _store, app) = setup(&dir).await;
+    let pairs = sessions(&core, &app).await;
+    let doomed = core
+        .validate_access(&pairs[0].access_token)
+        .unwrap()
+        .sid
+        .clone();
+    let url = format!("sqlite://{}", dir.path().join("r.db").display());
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    sqlx::query(&format!(
+        "CREATE TRIGGER refuse_one BEFORE INSERT ON refresh_tokens
+         WHEN NEW.session_id = '{doomed}'
+         BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+
+    // The refused rotation shares a batch: the test holds the write lock while the others
+    // queue behind the writer's first batch, then the refused one joins them.
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let refresh = |pair: &token::TokenPair| {
+        let (core, app) = (core.clone(), app.clone());
+        let token = pair.refresh_token.clone().unwrap();
+        tokio::spawn(async move { core.refresh(&app, &token, &Default::default()).await })
+    };
+    let others: Vec<_> = pairs[1..].iter().map(refresh).collect();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let refused = refresh(&pairs[0]);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+    let mut outcomes = vec![refused.await.unwrap()];
+    for racer in others {
+        outcomes.push(racer.await.unwrap());
+    }
+    assert!(outcomes[0].is_err(), "the refused rotation fails");
+    for (i, outcome) in outcomes.iter().enumerate().skip(1) {
+        let pair = outcome
+            .as_ref()
+            .unwrap_or_else(|e| panic!("rotation {i}: {e}"));
+        core.refresh(
+            &app,
+            pair.refresh_token.as_ref().unwrap(),
+            &Default::default(),
+        )
+        .await
+        .expect("the pair written beside the refused one is live");
+    }
+    // Nothing of the refused rotation was written: its token was not rotated.
+    let audited = refreshes_audited(&core).await;
+    assert!(
+        audited
+            .iter()
+            .all(|e| e.session_id.map(|s| s.to_string()) != Some(doomed.clone())),
+        "no audit event for the refused rotation"
+    );
+    sqlx::query("DROP TRIGGER refuse_one")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    core.refresh(
+        &app,
+        pairs[0].refresh_token.as_ref().unwrap(),
+        &Default::default(),
+    )
+    .await
+    .expect("the refused token was left as it was, unrotated");
 }
