@@ -18,8 +18,7 @@ mod sessions;
 mod store;
 mod users;
 
-use portcullis_core::StoreError;
-use portcullis_core::store::StoreResult;
+use portcullis_core::{StoreError, StoreResult};
 use sqlx::Sqlite;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
