@@ -128,6 +128,12 @@ pub trait Store: Send + Sync + 'static {
         at: Timestamp,
         reason: &str,
     ) -> StoreResult<Vec<SessionId>>;
+    /// Delete at most `limit` sessions whose absolute end (`absolute_expires_at`) is before
+    /// `before`, oldest first, with their refresh tokens, opaque tokens and baskets not
+    /// checked out; devices bound to them are unbound. A session with a checked-out basket is
+    /// kept (its purchase refers to the basket). One transaction; returns how many sessions
+    /// were deleted. Concurrent callers delete disjoint sessions.
+    async fn purge_sessions(&self, before: Timestamp, limit: u32) -> StoreResult<u64>;
 
     // Change feed.
     /// Changes with `seq > after` and `at >= not_before`, oldest first, at most `limit`.
@@ -464,6 +470,13 @@ macro_rules! impl_store_by_delegation {
                 reason: &str,
             ) -> $crate::store::StoreResult<Vec<$crate::ids::SessionId>> {
                 self.revoke_user_sessions(user, at, reason).await
+            }
+            async fn purge_sessions(
+                &self,
+                before: $crate::clock::Timestamp,
+                limit: u32,
+            ) -> $crate::store::StoreResult<u64> {
+                self.purge_sessions(before, limit).await
             }
             async fn changes_after(
                 &self,

@@ -43,6 +43,7 @@ pub struct Settings {
     pub metrics: MetricsConfig,
     pub keys: KeysConfig,
     pub audit: AuditConfig,
+    pub sessions: SessionsConfig,
     pub dialects: DialectsConfig,
 }
 
@@ -64,6 +65,7 @@ impl Default for Settings {
             metrics: MetricsConfig::default(),
             keys: KeysConfig::default(),
             audit: AuditConfig::default(),
+            sessions: SessionsConfig::default(),
             dialects: DialectsConfig::default(),
         }
     }
@@ -241,6 +243,24 @@ impl Default for AuditConfig {
     fn default() -> Self {
         Self {
             retention: Duration::from_secs(365 * 24 * 3600),
+        }
+    }
+}
+
+/// Ended sessions.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionsConfig {
+    /// A session, its refresh and opaque tokens are deleted this long after its absolute end
+    /// (every ten minutes). `0s` keeps them for ever.
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        Self {
+            retention: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

@@ -32,6 +32,7 @@ pub async fn open_core(settings: &Settings, bound: Option<SocketAddr>) -> anyhow
         hashing: settings.hashing.clone(),
         outbox: settings.outbox.clone(),
         audit_retention: settings.audit.retention,
+        session_retention: settings.sessions.retention,
         // Revocations are remembered while any token of any API can still be valid.
         min_revocation_window: dialect_access_ttls(settings).fold(
             CoreSettings::default().min_revocation_window,

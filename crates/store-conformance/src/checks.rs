@@ -1934,3 +1934,141 @@ pub async fn password_change_dates(store: S) {
         t2
     );
 }
+
+pub async fn ended_sessions_are_purged_with_their_tokens(store: S) {
+    use portcullis_core::basket::{Basket, Purchase};
+    use portcullis_core::device::{DeviceReport, DeviceUpsert};
+    use portcullis_core::ids::{BasketId, DeviceId, PurchaseId};
+    use portcullis_core::opaque::OpaqueRecord;
+    let w = world("acme");
+    store.apply_provisioning(&w.plan()).await.unwrap();
+    let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
+    store.insert_user(&alice, &[]).await.unwrap();
+    let day = secs(86_400);
+    // Sessions of `w.session` end absolutely a day after they start.
+    let open = |at: Timestamp, secret: &'static str| {
+        let store = store.clone();
+        let session = w.session(&alice, at);
+        async move {
+            let first = refresh(session.id, secret, at);
+            store
+                .create_session(&NewSession::new(&session, Some(&first)))
+                .await
+                .unwrap();
+            (session, first)
+        }
+    };
+    let basket_of = |session: portcullis_core::ids::SessionId| Basket {
+        id: BasketId::new(),
+        tenant_id: w.tenant.id,
+        company_id: 37000,
+        session_id: session,
+        user_id: Some(alice.id),
+        items: Vec::new(),
+        created_at: T0,
+        checked_out_at: None,
+    };
+
+    // Ended: a rotated refresh token, an opaque token, an open basket, a device bound to it.
+    let (ended, first) = open(T0, "ended-first").await;
+    let next = refresh(ended.id, "ended-next", T0.plus(secs(60)));
+    rotate(&store, rotation(&first, "sealed-pair", next.clone())).await;
+    let opaque = OpaqueRecord {
+        hash: SecretHash::of("ended-opaque"),
+        session_id: ended.id,
+        role: "member".into(),
+        created_at: T0,
+        last_used_at: T0,
+        idle_ttl: secs(900),
+        sliding: true,
+    };
+    store.add_opaque_token(&opaque).await.unwrap();
+    let open_basket = basket_of(ended.id);
+    store.create_basket(&open_basket, None).await.unwrap();
+    let device = store
+        .upsert_device(&DeviceUpsert {
+            tenant_id: w.tenant.id,
+            new_id: DeviceId::new(),
+            report: DeviceReport {
+                code: "phone-1".into(),
+                push_token: Some("fcm-1".into()),
+                ..Default::default()
+            },
+            bind: Some((alice.id, ended.id)),
+            take_over: false,
+            at: T0,
+        })
+        .await
+        .unwrap();
+    // Ended as long ago, but its basket was checked out: the purchase keeps it.
+    let (bought, _) = open(T0, "bought-first").await;
+    let paid = basket_of(bought.id);
+    store.create_basket(&paid, None).await.unwrap();
+    let purchase = Purchase {
+        id: PurchaseId::new(),
+        long_id_hash: SecretHash::of("long-id"),
+        tenant_id: w.tenant.id,
+        company_id: 37000,
+        basket_id: paid.id,
+        user_id: Some(alice.id),
+        items: Vec::new(),
+        client: serde_json::json!({}),
+        created_at: T0,
+    };
+    assert!(store.checkout_basket(paid.id, &purchase).await.unwrap());
+    // Ends exactly at the cut: not before it, so kept.
+    let cut = T0.plus(day * 5);
+    let (at_cut, _) = open(cut.minus(day), "at-cut").await;
+    // Live.
+    let (live, live_first) = open(T0.plus(day * 10), "live-first").await;
+
+    assert_eq!(store.purge_sessions(cut, 100).await.unwrap(), 1);
+    assert_eq!(store.get_session(ended.id).await.unwrap(), None);
+    for token in [&first, &next] {
+        assert!(store.find_refresh(&token.hash).await.unwrap().is_none());
+    }
+    assert!(
+        store
+            .list_refresh_tokens(ended.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.find_opaque(&opaque.hash).await.unwrap(), None);
+    assert_eq!(store.get_basket(open_basket.id).await.unwrap(), None);
+    let kept = store
+        .get_device(device.id)
+        .await
+        .unwrap()
+        .expect("device kept");
+    assert_eq!(kept.session_id, None, "unbound");
+    assert_eq!(kept.user_id, Some(alice.id));
+    for s in [&bought, &at_cut, &live] {
+        assert!(store.get_session(s.id).await.unwrap().is_some());
+    }
+    assert_eq!(
+        store.find_purchase(&purchase.long_id_hash).await.unwrap(),
+        Some(purchase)
+    );
+    assert!(
+        store
+            .find_refresh(&live_first.hash)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(store.purge_sessions(cut, 100).await.unwrap(), 0, "done");
+
+    // Batches take the oldest first and stop at the limit.
+    let mut ended = Vec::new();
+    for (i, secret) in ["b0", "b1", "b2"].into_iter().enumerate() {
+        let hours = u64::try_from(i).unwrap() * 3600;
+        ended.push(open(T0.plus(secs(hours)), secret).await.0);
+    }
+    assert_eq!(store.purge_sessions(cut, 2).await.unwrap(), 2);
+    assert_eq!(store.get_session(ended[0].id).await.unwrap(), None);
+    assert_eq!(store.get_session(ended[1].id).await.unwrap(), None);
+    assert!(store.get_session(ended[2].id).await.unwrap().is_some());
+    assert_eq!(store.purge_sessions(cut, 2).await.unwrap(), 1);
+    assert_eq!(store.purge_sessions(cut, 2).await.unwrap(), 0);
+}

@@ -89,6 +89,7 @@ macro_rules! conformance_tests {
             devices_upsert_by_code_and_unbind_on_revoke,
             fixed_opaque_tokens_join_a_session,
             password_change_dates,
+            ended_sessions_are_purged_with_their_tokens,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

@@ -402,3 +402,33 @@ impl PgStore {
         Ok(revoked)
     }
 }
+
+/// One statement, so one round trip and atomic without a transaction around it. The
+/// sessions are locked with SKIP LOCKED: nodes purging at once take disjoint batches. The
+/// foreign keys are checked at the statement's end, after the children are gone.
+const PURGE_SESSIONS: &str = "
+WITH doomed AS (
+    SELECT id FROM sessions s
+    WHERE absolute_expires_at < $1
+      AND NOT EXISTS (SELECT 1 FROM baskets b
+                      WHERE b.session_id = s.id AND b.checked_out_at IS NOT NULL)
+    ORDER BY absolute_expires_at LIMIT $2
+    FOR UPDATE SKIP LOCKED
+),
+refresh AS (DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM doomed)),
+opaque AS (DELETE FROM opaque_tokens WHERE session_id IN (SELECT id FROM doomed)),
+basket AS (DELETE FROM baskets WHERE session_id IN (SELECT id FROM doomed)),
+device AS (UPDATE devices SET session_id = NULL WHERE session_id IN (SELECT id FROM doomed))
+DELETE FROM sessions WHERE id IN (SELECT id FROM doomed)";
+
+impl PgStore {
+    pub(crate) async fn purge_sessions(&self, before: Timestamp, limit: u32) -> StoreResult<u64> {
+        let done = query(PURGE_SESSIONS)
+            .bind(before.0)
+            .bind(i64::from(limit))
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+}

@@ -357,3 +357,50 @@ impl SqliteStore {
         Ok(revoked)
     }
 }
+
+impl SqliteStore {
+    /// One write transaction per batch: the ids are chosen once and every table's rows go by
+    /// them (a JSON array, SQLite's way to bind a list).
+    pub(crate) async fn purge_sessions(&self, before: Timestamp, limit: u32) -> StoreResult<u64> {
+        let mut tx = self.write_tx().await?;
+        let ids: Vec<String> = query_scalar(
+            "SELECT id FROM sessions s
+             WHERE absolute_expires_at < ?
+               AND NOT EXISTS (SELECT 1 FROM baskets b
+                               WHERE b.session_id = s.id AND b.checked_out_at IS NOT NULL)
+             ORDER BY absolute_expires_at LIMIT ?",
+        )
+        .bind(before.0)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let ids = serde_json::to_string(&ids).map_err(|e| StoreError::Internal(e.to_string()))?;
+        // Children first: the foreign keys are checked statement by statement.
+        for sql in [
+            "DELETE FROM refresh_pairs WHERE id IN (SELECT pair_id FROM refresh_tokens
+                 WHERE session_id IN (SELECT value FROM json_each(?1)))",
+            "DELETE FROM refresh_tokens WHERE session_id IN (SELECT value FROM json_each(?1))",
+            "DELETE FROM opaque_tokens WHERE session_id IN (SELECT value FROM json_each(?1))",
+            "DELETE FROM baskets WHERE session_id IN (SELECT value FROM json_each(?1))",
+            "UPDATE devices SET session_id = NULL
+             WHERE session_id IN (SELECT value FROM json_each(?1))",
+        ] {
+            query(sql)
+                .bind(&ids)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        let done = query("DELETE FROM sessions WHERE id IN (SELECT value FROM json_each(?1))")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+}

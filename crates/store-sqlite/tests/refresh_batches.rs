@@ -25,8 +25,15 @@ const RACERS: usize = 3;
 const NOW: i64 = 1_800_000_000;
 
 async fn core_on(path: &std::path::Path) -> (Arc<Core>, Arc<dyn Store>) {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(path.to_str().unwrap()).await.unwrap());
     let clock = Arc::new(FixedClock::new(Timestamp::from_secs(NOW)));
+    core_with_clock(path, clock).await
+}
+
+async fn core_with_clock(
+    path: &std::path::Path,
+    clock: Arc<FixedClock>,
+) -> (Arc<Core>, Arc<dyn Store>) {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(path.to_str().unwrap()).await.unwrap());
     let master = MasterKey::from_text("refresh-batches-master-key-0123456789").unwrap();
     let core = Core::start(store.clone(), clock, master, CoreSettings::default())
         .await
@@ -36,7 +43,15 @@ async fn core_on(path: &std::path::Path) -> (Arc<Core>, Arc<dyn Store>) {
 
 /// A core on a new SQLite file in `dir`, with one customer and an app that may refresh.
 async fn setup(dir: &tempfile::TempDir) -> (Arc<Core>, Arc<dyn Store>, ClientApp) {
-    let (core, store) = core_on(&dir.path().join("r.db")).await;
+    let clock = Arc::new(FixedClock::new(Timestamp::from_secs(NOW)));
+    setup_with_clock(dir, clock).await
+}
+
+async fn setup_with_clock(
+    dir: &tempfile::TempDir,
+    clock: Arc<FixedClock>,
+) -> (Arc<Core>, Arc<dyn Store>, ClientApp) {
+    let (core, store) = core_with_clock(&dir.path().join("r.db"), clock).await;
     let doc: ProvisioningDoc = serde_json::from_value(serde_json::json!({
         "version": 1,
         "tenants": [{
@@ -283,4 +298,66 @@ async fn a_refused_rotation_fails_alone_and_its_batch_goes_through() {
     )
     .await
     .expect("the refused token was left as it was, unrotated");
+}
+
+/// Housekeeping deletes a session its retention after its absolute end, with every refresh
+/// token of its family and the pairs its rotations sealed (a table of this store alone, which
+/// the shared checks cannot see).
+#[tokio::test]
+async fn purged_sessions_leave_no_refresh_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(FixedClock::new(Timestamp::from_secs(NOW)));
+    let (core, store, app) = setup_with_clock(&dir, clock.clone()).await;
+    let ended = login_pair(&core, &app).await;
+    let first = ended.refresh_token.clone().unwrap();
+    let second = core
+        .refresh(&app, &first, &Default::default())
+        .await
+        .unwrap();
+    core.refresh(
+        &app,
+        second.refresh_token.as_deref().unwrap(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("r.db").display()))
+        .await
+        .unwrap();
+    let rows = |table: &'static str| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!("SELECT count(*) FROM {table}"))
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        rows("refresh_pairs").await,
+        2,
+        "one sealed pair per rotation"
+    );
+
+    // The default session lasts 30 days and is kept 7 more: a day short of that, nothing goes.
+    clock.advance(std::time::Duration::from_secs(36 * 86_400));
+    assert_eq!(core.purge_sessions().await.unwrap(), 0);
+    clock.advance(std::time::Duration::from_secs(2 * 86_400));
+    let live = login_pair(&core, &app).await;
+    assert_eq!(core.purge_sessions().await.unwrap(), 1);
+    assert_eq!(store.get_session(ended.session_id).await.unwrap(), None);
+    assert_eq!(rows("refresh_pairs").await, 0);
+    assert_eq!(
+        rows("refresh_tokens").await,
+        1,
+        "the live session's token alone"
+    );
+    assert!(store.get_session(live.session_id).await.unwrap().is_some());
+    core.refresh(
+        &app,
+        live.refresh_token.as_deref().unwrap(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
 }

@@ -57,6 +57,8 @@ pub struct CoreSettings {
     pub outbox: crate::outbox::OutboxSettings,
     /// Audit events are kept this long; zero keeps them for ever.
     pub audit_retention: Duration,
+    /// Sessions are deleted this long after their absolute end; zero keeps them for ever.
+    pub session_retention: Duration,
 }
 
 impl Default for CoreSettings {
@@ -68,6 +70,7 @@ impl Default for CoreSettings {
             min_revocation_window: Duration::from_secs(24 * 3600),
             outbox: crate::outbox::OutboxSettings::default(),
             audit_retention: Duration::from_secs(365 * 24 * 3600),
+            session_retention: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -303,8 +306,38 @@ impl Core {
                 tracing::info!(pruned, "audit events past their retention deleted");
             }
         }
+        // Its own failure: the change feed is pruned all the same.
+        if let Err(e) = self.purge_sessions().await {
+            tracing::warn!(error = %e, "deleting ended sessions failed");
+        }
         let before = self.now().minus(self.revocation_window() * 2);
         Ok(self.store.prune_changes(before).await?)
+    }
+
+    /// Delete the sessions that ended (absolutely) longer ago than the retention, with what
+    /// hangs off them, in batches: each batch is one short transaction, so logins and
+    /// refreshes wait for at most one. Returns how many sessions went.
+    pub async fn purge_sessions(&self) -> CoreResult<u64> {
+        const BATCH: u32 = 500;
+        let retention = self.settings.session_retention;
+        if retention.is_zero() {
+            return Ok(0);
+        }
+        let before = self.now().minus(retention);
+        let mut purged = 0;
+        loop {
+            let done = self.store.purge_sessions(before, BATCH).await?;
+            purged += done;
+            if done < u64::from(BATCH) {
+                break;
+            }
+            // Let the requests queued behind this batch's write go first.
+            tokio::task::yield_now().await;
+        }
+        if purged > 0 {
+            tracing::info!(purged, "sessions past their retention deleted");
+        }
+        Ok(purged)
     }
 
     pub(crate) fn mark_revoked(&self, sid: SessionId) {
