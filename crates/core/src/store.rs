@@ -174,6 +174,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every refresh token of a session, rotated ones included.
     async fn list_refresh_tokens(&self, session: SessionId) -> StoreResult<Vec<RefreshRecord>>;
+    // The rest of a whole store, read for snapshots (`migrate-store`).
+    /// Every opaque token of a session, expired ones included.
+    async fn list_opaque_tokens(&self, session: SessionId) -> StoreResult<Vec<OpaqueRecord>>;
+    /// Every device of a tenant, bound or not, oldest first.
+    async fn list_devices(&self, tenant: TenantId) -> StoreResult<Vec<Device>>;
+    /// Every basket of a tenant, open or checked out, oldest first.
+    async fn list_baskets(&self, tenant: TenantId) -> StoreResult<Vec<Basket>>;
+    /// Every purchase of a tenant, oldest first.
+    async fn list_purchases(&self, tenant: TenantId) -> StoreResult<Vec<Purchase>>;
+    /// Every user number given so far, as (user, number), by number.
+    async fn list_user_numbers(&self) -> StoreResult<Vec<(UserId, i64)>>;
 
     /// Writes a snapshot verbatim into this store, which must hold no tenant yet; one
     /// transaction. For `migrate-store`.
@@ -542,6 +553,35 @@ macro_rules! impl_store_by_delegation {
                 session: $crate::ids::SessionId,
             ) -> $crate::store::StoreResult<Vec<$crate::session::RefreshRecord>> {
                 self.list_refresh_tokens(session).await
+            }
+            async fn list_opaque_tokens(
+                &self,
+                session: $crate::ids::SessionId,
+            ) -> $crate::store::StoreResult<Vec<$crate::opaque::OpaqueRecord>> {
+                self.list_opaque_tokens(session).await
+            }
+            async fn list_devices(
+                &self,
+                tenant: $crate::ids::TenantId,
+            ) -> $crate::store::StoreResult<Vec<$crate::device::Device>> {
+                self.list_devices(tenant).await
+            }
+            async fn list_baskets(
+                &self,
+                tenant: $crate::ids::TenantId,
+            ) -> $crate::store::StoreResult<Vec<$crate::basket::Basket>> {
+                self.list_baskets(tenant).await
+            }
+            async fn list_purchases(
+                &self,
+                tenant: $crate::ids::TenantId,
+            ) -> $crate::store::StoreResult<Vec<$crate::basket::Purchase>> {
+                self.list_purchases(tenant).await
+            }
+            async fn list_user_numbers(
+                &self,
+            ) -> $crate::store::StoreResult<Vec<($crate::ids::UserId, i64)>> {
+                self.list_user_numbers().await
             }
             async fn restore(
                 &self,

@@ -2072,3 +2072,228 @@ pub async fn ended_sessions_are_purged_with_their_tokens(store: S) {
     assert_eq!(store.purge_sessions(cut, 2).await.unwrap(), 1);
     assert_eq!(store.purge_sessions(cut, 2).await.unwrap(), 0);
 }
+
+/// What a snapshot takes besides users and live sessions: opaque tokens, user numbers,
+/// devices, baskets and purchases; and which ended sessions it still needs.
+pub async fn snapshots_keep_what_outlives_a_session(store: S) {
+    use portcullis_core::basket::{Basket, Purchase};
+    use portcullis_core::device::{DeviceReport, DeviceUpsert};
+    use portcullis_core::ids::{BasketId, DeviceId, PurchaseId};
+    use portcullis_core::opaque::OpaqueRecord;
+    use portcullis_core::snapshot::Snapshot;
+    let w = world("acme");
+    store.apply_provisioning(&w.plan()).await.unwrap();
+    let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
+    let bob = w.user(UserKind::Customer, Some("bob@example.com"), None);
+    for u in [&alice, &bob] {
+        store.insert_user(u, &[]).await.unwrap();
+    }
+    let bob_number = store.user_number(bob.id).await.unwrap();
+    let alice_number = store.user_number(alice.id).await.unwrap();
+    let now = T0.plus(secs(3 * 86_400));
+    let basket_of = |session: portcullis_core::ids::SessionId| Basket {
+        id: BasketId::new(),
+        tenant_id: w.tenant.id,
+        company_id: 37000,
+        session_id: session,
+        user_id: Some(alice.id),
+        items: vec![serde_json::json!({"service_id": 1})],
+        created_at: T0,
+        checked_out_at: None,
+    };
+    // An opaque token used an hour ago: its session's own idle end passed long ago, but the
+    // token slides, so the session is live.
+    let mut jrni = w.session(&alice, now.minus(secs(86_400 / 2)));
+    jrni.idle_expires_at = jrni.created_at.plus(secs(900));
+    let token = OpaqueRecord {
+        hash: SecretHash::of("jrni-token"),
+        session_id: jrni.id,
+        role: "member".into(),
+        created_at: jrni.created_at,
+        last_used_at: now.minus(secs(3600)),
+        idle_ttl: secs(7200),
+        sliding: true,
+    };
+    store.create_opaque_session(&jrni, &token).await.unwrap();
+    let open_basket = basket_of(jrni.id);
+    store.create_basket(&open_basket, None).await.unwrap();
+    // Ended (a day after T0), with a purchase: kept for it, without its refresh token.
+    let bought = w.session(&alice, T0);
+    let spent = refresh(bought.id, "bought", T0);
+    store
+        .create_session(&NewSession::new(&bought, Some(&spent)))
+        .await
+        .unwrap();
+    let paid = basket_of(bought.id);
+    store.create_basket(&paid, None).await.unwrap();
+    let purchase = Purchase {
+        id: PurchaseId::new(),
+        long_id_hash: SecretHash::of("long-id"),
+        tenant_id: w.tenant.id,
+        company_id: 37000,
+        basket_id: paid.id,
+        user_id: Some(alice.id),
+        items: paid.items.clone(),
+        client: serde_json::json!({"name": "Alice"}),
+        created_at: T0.plus(secs(60)),
+    };
+    assert!(store.checkout_basket(paid.id, &purchase).await.unwrap());
+    // Ended, with an open basket and a device bound to it: left behind, the device unbound.
+    let ended = w.session(&bob, T0);
+    store
+        .create_session(&NewSession::new(&ended, None))
+        .await
+        .unwrap();
+    let abandoned = basket_of(ended.id);
+    store.create_basket(&abandoned, None).await.unwrap();
+    let device = |code: &str, session| DeviceUpsert {
+        tenant_id: w.tenant.id,
+        new_id: DeviceId::new(),
+        report: DeviceReport {
+            code: code.into(),
+            push_token: Some(format!("fcm-{code}")),
+            tags: Some(vec!["beta".into()]),
+            ..Default::default()
+        },
+        bind: Some(session),
+        take_over: false,
+        at: T0,
+    };
+    let phone = store
+        .upsert_device(&device("phone", (bob.id, ended.id)))
+        .await
+        .unwrap();
+    let tablet = store
+        .upsert_device(&device("tablet", (alice.id, jrni.id)))
+        .await
+        .unwrap();
+
+    let snap = Snapshot::take(store.as_ref(), now).await.unwrap();
+    let ids: Vec<_> = snap.sessions.iter().map(|s| s.id).collect();
+    assert!(
+        ids.contains(&jrni.id) && ids.contains(&bought.id),
+        "{ids:?}"
+    );
+    assert!(!ids.contains(&ended.id));
+    assert_eq!(snap.opaque_tokens, vec![token]);
+    assert!(
+        snap.refresh_tokens.is_empty(),
+        "the ended session's token stays"
+    );
+    let mut numbers = snap.user_numbers.clone();
+    numbers.sort_by_key(|(_, n)| *n);
+    let mut expected = vec![(bob.id, bob_number), (alice.id, alice_number)];
+    expected.sort_by_key(|(_, n)| *n);
+    assert_eq!(numbers, expected);
+    let mut baskets: Vec<_> = snap.baskets.iter().map(|b| b.id).collect();
+    baskets.sort();
+    let mut kept = vec![open_basket.id, paid.id];
+    kept.sort();
+    assert_eq!(baskets, kept, "the abandoned basket stays behind");
+    assert_eq!(snap.purchases, vec![purchase]);
+    let unbound = portcullis_core::device::Device {
+        session_id: None,
+        ..phone
+    };
+    let mut devices = snap.devices.clone();
+    devices.sort_by_key(|d| d.code.clone());
+    assert_eq!(devices, vec![unbound, tablet]);
+}
+
+/// A restored snapshot serves as the source did: user numbers stay and new ones come after
+/// them; opaque tokens, devices, baskets and purchases are there as they were.
+pub async fn restores_keep_numbers_tokens_and_purchases(store: S) {
+    use portcullis_core::basket::{Basket, Purchase};
+    use portcullis_core::device::Device;
+    use portcullis_core::ids::{BasketId, DeviceId, PurchaseId};
+    use portcullis_core::opaque::OpaqueRecord;
+    use portcullis_core::snapshot::Snapshot;
+    let w = world("acme");
+    let plan = w.plan();
+    let [alice, bob, carol] = ["alice", "bob", "carol"].map(|name| {
+        w.user(
+            UserKind::Customer,
+            Some(&format!("{name}@example.com")),
+            None,
+        )
+    });
+    let session = w.session(&alice, T0);
+    let token = OpaqueRecord {
+        hash: SecretHash::of("restored-token"),
+        session_id: session.id,
+        role: "member".into(),
+        created_at: T0,
+        last_used_at: T0,
+        idle_ttl: secs(900),
+        sliding: true,
+    };
+    let device = Device {
+        id: DeviceId::new(),
+        tenant_id: w.tenant.id,
+        code: "phone-1".into(),
+        kind: Some("mobile".into()),
+        name: None,
+        os: Some("Android".into()),
+        app_version: None,
+        push_token: Some("fcm-1".into()),
+        tags: vec!["beta".into()],
+        user_id: Some(alice.id),
+        session_id: Some(session.id),
+        created_at: T0,
+        updated_at: T0.plus(secs(5)),
+    };
+    let basket = Basket {
+        id: BasketId::new(),
+        tenant_id: w.tenant.id,
+        company_id: 37000,
+        session_id: session.id,
+        user_id: Some(alice.id),
+        items: vec![serde_json::json!({"service_id": 1})],
+        created_at: T0,
+        checked_out_at: Some(T0.plus(secs(60))),
+    };
+    let purchase = Purchase {
+        id: PurchaseId::new(),
+        long_id_hash: SecretHash::of("long-id"),
+        tenant_id: w.tenant.id,
+        company_id: 37000,
+        basket_id: basket.id,
+        user_id: Some(alice.id),
+        items: basket.items.clone(),
+        client: serde_json::json!({"name": "Alice"}),
+        created_at: T0.plus(secs(60)),
+    };
+    let snap = Snapshot {
+        tenants: plan.tenants.clone(),
+        storefronts: plan.storefronts.clone(),
+        apps: plan.apps.clone(),
+        profiles: plan.profiles.clone(),
+        users: vec![alice.clone(), bob.clone(), carol.clone()],
+        sessions: vec![session.clone()],
+        opaque_tokens: vec![token.clone()],
+        user_numbers: vec![(bob.id, 7), (alice.id, 41)],
+        devices: vec![device.clone()],
+        baskets: vec![basket.clone()],
+        purchases: vec![purchase.clone()],
+        ..Default::default()
+    };
+    store.restore(&snap).await.unwrap();
+    let counts = store.counts().await.unwrap();
+    for (table, n) in snap.counts() {
+        let stored = counts.iter().find(|(t, _)| *t == table).unwrap().1;
+        assert_eq!(stored, n, "{table}");
+    }
+    assert_eq!(store.user_number(alice.id).await.unwrap(), 41);
+    assert_eq!(store.user_by_number(7).await.unwrap(), Some(bob.id));
+    assert!(
+        store.user_number(carol.id).await.unwrap() > 41,
+        "numbers go on after the largest restored"
+    );
+    assert_eq!(store.find_opaque(&token.hash).await.unwrap(), Some(token));
+    assert_eq!(store.get_device(device.id).await.unwrap(), Some(device));
+    assert_eq!(store.get_basket(basket.id).await.unwrap(), Some(basket));
+    assert_eq!(
+        store.find_purchase(&purchase.long_id_hash).await.unwrap(),
+        Some(purchase)
+    );
+}

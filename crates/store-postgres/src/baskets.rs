@@ -11,7 +11,7 @@ use portcullis_core::secret::SecretHash;
 use portcullis_core::session::Session;
 use portcullis_core::{StoreError, StoreResult, Timestamp};
 use sqlx::postgres::PgRow;
-use sqlx::query;
+use sqlx::{PgConnection, query};
 
 fn json_col<T: serde::de::DeserializeOwned>(row: &PgRow, col: &str) -> StoreResult<T> {
     let v: serde_json::Value = get(row, col)?;
@@ -51,6 +51,45 @@ fn text<T: serde::Serialize>(v: &T) -> StoreResult<serde_json::Value> {
     serde_json::to_value(v).map_err(|e| StoreError::Internal(format!("encoding column: {e}")))
 }
 
+pub(crate) async fn insert_basket(tx: &mut PgConnection, b: &Basket) -> StoreResult<()> {
+    query(
+        "INSERT INTO baskets (id, tenant_id, company_id, session_id, user_id, items, created_at, checked_out_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(b.id.0)
+    .bind(b.tenant_id.0)
+    .bind(b.company_id)
+    .bind(b.session_id.0)
+    .bind(b.user_id.map(|u| u.0))
+    .bind(text(&b.items)?)
+    .bind(b.created_at.0)
+    .bind(b.checked_out_at.map(|t| t.0))
+    .execute(tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn insert_purchase(tx: &mut PgConnection, p: &Purchase) -> StoreResult<()> {
+    query(
+        "INSERT INTO purchases (id, long_id_hash, tenant_id, company_id, basket_id, user_id, items, client, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(p.id.0)
+    .bind(p.long_id_hash.as_bytes().as_slice())
+    .bind(p.tenant_id.0)
+    .bind(p.company_id)
+    .bind(p.basket_id.0)
+    .bind(p.user_id.map(|u| u.0))
+    .bind(text(&p.items)?)
+    .bind(text(&p.client)?)
+    .bind(p.created_at.0)
+    .execute(tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 impl PgStore {
     pub(crate) async fn create_basket(
         &self,
@@ -62,22 +101,26 @@ impl PgStore {
             insert_session(&mut tx, session).await?;
             insert_opaque(&mut tx, token).await?;
         }
-        query(
-            "INSERT INTO baskets (id, tenant_id, company_id, session_id, user_id, items, created_at, checked_out_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(b.id.0)
-        .bind(b.tenant_id.0)
-        .bind(b.company_id)
-        .bind(b.session_id.0)
-        .bind(b.user_id.map(|u| u.0))
-        .bind(text(&b.items)?)
-        .bind(b.created_at.0)
-        .bind(b.checked_out_at.map(|t| t.0))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        insert_basket(&mut tx, b).await?;
         tx.commit().await.map_err(db_err)
+    }
+
+    pub(crate) async fn list_baskets(&self, tenant: TenantId) -> StoreResult<Vec<Basket>> {
+        let rows = query("SELECT * FROM baskets WHERE tenant_id = $1 ORDER BY created_at, id")
+            .bind(tenant.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(basket_from).collect()
+    }
+
+    pub(crate) async fn list_purchases(&self, tenant: TenantId) -> StoreResult<Vec<Purchase>> {
+        let rows = query("SELECT * FROM purchases WHERE tenant_id = $1 ORDER BY created_at, id")
+            .bind(tenant.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(purchase_from).collect()
     }
 
     pub(crate) async fn get_basket(&self, id: BasketId) -> StoreResult<Option<Basket>> {
@@ -137,22 +180,7 @@ impl PgStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        query(
-            "INSERT INTO purchases (id, long_id_hash, tenant_id, company_id, basket_id, user_id, items, client, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(p.id.0)
-        .bind(p.long_id_hash.as_bytes().as_slice())
-        .bind(p.tenant_id.0)
-        .bind(p.company_id)
-        .bind(p.basket_id.0)
-        .bind(p.user_id.map(|u| u.0))
-        .bind(text(&p.items)?)
-        .bind(text(&p.client)?)
-        .bind(p.created_at.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        insert_purchase(&mut tx, p).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
     }

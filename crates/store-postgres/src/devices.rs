@@ -42,7 +42,42 @@ pub(crate) async fn unbind_session(
     Ok(())
 }
 
+/// A device row as it is (`migrate-store`).
+pub(crate) async fn insert_device(tx: &mut PgConnection, d: &Device) -> StoreResult<()> {
+    query(
+        "INSERT INTO devices (id, tenant_id, code, kind, name, os, app_version, push_token, tags,
+                              user_id, session_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(d.id.0)
+    .bind(d.tenant_id.0)
+    .bind(&d.code)
+    .bind(&d.kind)
+    .bind(&d.name)
+    .bind(&d.os)
+    .bind(&d.app_version)
+    .bind(&d.push_token)
+    .bind(json(&d.tags)?)
+    .bind(d.user_id.map(|u| u.0))
+    .bind(d.session_id.map(|s| s.0))
+    .bind(d.created_at.0)
+    .bind(d.updated_at.0)
+    .execute(tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 impl PgStore {
+    pub(crate) async fn list_devices(&self, tenant: TenantId) -> StoreResult<Vec<Device>> {
+        let rows = query("SELECT * FROM devices WHERE tenant_id = $1 ORDER BY created_at, id")
+            .bind(tenant.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(device_from).collect()
+    }
+
     pub(crate) async fn upsert_device(&self, u: &DeviceUpsert) -> StoreResult<Device> {
         let r = &u.report;
         let tags = r.tags.as_ref().map(json).transpose()?;

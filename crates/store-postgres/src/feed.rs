@@ -215,7 +215,7 @@ impl PgStore {
     }
 
     pub(crate) async fn counts(&self) -> StoreResult<Vec<(&'static str, i64)>> {
-        const TABLES: [&str; 10] = [
+        const TABLES: [&str; 15] = [
             "tenants",
             "storefronts",
             "apps",
@@ -224,8 +224,13 @@ impl PgStore {
             "user_profiles",
             "sessions",
             "refresh_tokens",
+            "opaque_tokens",
             "signing_keys",
             "audit_events",
+            "user_numbers",
+            "devices",
+            "baskets",
+            "purchases",
         ];
         let mut out = Vec::with_capacity(TABLES.len());
         for t in TABLES {

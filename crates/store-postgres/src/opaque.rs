@@ -64,6 +64,18 @@ impl PgStore {
         insert_opaque(&mut conn, t).await
     }
 
+    pub(crate) async fn list_opaque_tokens(
+        &self,
+        session: SessionId,
+    ) -> StoreResult<Vec<OpaqueRecord>> {
+        let rows = query("SELECT * FROM opaque_tokens WHERE session_id = $1 ORDER BY created_at")
+            .bind(session.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(opaque_from).collect()
+    }
+
     pub(crate) async fn find_opaque(&self, hash: &SecretHash) -> StoreResult<Option<OpaqueRecord>> {
         let row = query("SELECT * FROM opaque_tokens WHERE hash = $1")
             .bind(hash.as_bytes().as_slice())

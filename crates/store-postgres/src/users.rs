@@ -270,6 +270,16 @@ impl PgStore {
             .map_err(db_err)
     }
 
+    pub(crate) async fn list_user_numbers(&self) -> StoreResult<Vec<(UserId, i64)>> {
+        let rows = query("SELECT user_id, number FROM user_numbers ORDER BY number")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter()
+            .map(|row| Ok((UserId(get(row, "user_id")?), get(row, "number")?)))
+            .collect()
+    }
+
     pub(crate) async fn user_by_number(&self, number: i64) -> StoreResult<Option<UserId>> {
         let row = query("SELECT user_id FROM user_numbers WHERE number = $1")
             .bind(number)
@@ -283,4 +293,29 @@ impl PgStore {
             None => Ok(None),
         }
     }
+}
+
+/// Numbers as they were given (`migrate-store`), then the sequence moved past the largest,
+/// so the next user given one gets a new number.
+pub(crate) async fn insert_user_numbers(
+    tx: &mut PgConnection,
+    numbers: &[(UserId, i64)],
+) -> StoreResult<()> {
+    query(
+        "INSERT INTO user_numbers (user_id, number)
+         SELECT * FROM UNNEST($1::uuid[], $2::int8[])",
+    )
+    .bind(numbers.iter().map(|(u, _)| u.0).collect::<Vec<_>>())
+    .bind(numbers.iter().map(|(_, n)| *n).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    query(
+        "SELECT setval(pg_get_serial_sequence('user_numbers', 'number'), m)
+         FROM (SELECT max(number) AS m FROM user_numbers) AS top WHERE m IS NOT NULL",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
 }

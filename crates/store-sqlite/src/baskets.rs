@@ -10,8 +10,8 @@ use portcullis_core::opaque::OpaqueRecord;
 use portcullis_core::secret::SecretHash;
 use portcullis_core::session::Session;
 use portcullis_core::{StoreError, StoreResult, Timestamp};
-use sqlx::query;
 use sqlx::sqlite::SqliteRow;
+use sqlx::{SqliteConnection, query};
 
 fn json_col<T: serde::de::DeserializeOwned>(row: &SqliteRow, col: &str) -> StoreResult<T> {
     let text: String = get(row, col)?;
@@ -51,6 +51,45 @@ fn text<T: serde::Serialize>(v: &T) -> StoreResult<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Internal(format!("encoding column: {e}")))
 }
 
+pub(crate) async fn insert_basket(tx: &mut SqliteConnection, b: &Basket) -> StoreResult<()> {
+    query(
+        "INSERT INTO baskets (id, tenant_id, company_id, session_id, user_id, items, created_at, checked_out_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(b.id.0.to_string())
+    .bind(b.tenant_id.0.to_string())
+    .bind(b.company_id)
+    .bind(b.session_id.0.to_string())
+    .bind(b.user_id.map(|u| u.0.to_string()))
+    .bind(text(&b.items)?)
+    .bind(b.created_at.0)
+    .bind(b.checked_out_at.map(|t| t.0))
+    .execute(tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn insert_purchase(tx: &mut SqliteConnection, p: &Purchase) -> StoreResult<()> {
+    query(
+        "INSERT INTO purchases (id, long_id_hash, tenant_id, company_id, basket_id, user_id, items, client, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(p.id.0.to_string())
+    .bind(p.long_id_hash.as_bytes().as_slice())
+    .bind(p.tenant_id.0.to_string())
+    .bind(p.company_id)
+    .bind(p.basket_id.0.to_string())
+    .bind(p.user_id.map(|u| u.0.to_string()))
+    .bind(text(&p.items)?)
+    .bind(text(&p.client)?)
+    .bind(p.created_at.0)
+    .execute(tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 impl SqliteStore {
     pub(crate) async fn create_basket(
         &self,
@@ -62,22 +101,26 @@ impl SqliteStore {
             insert_session(&mut tx, session).await?;
             insert_opaque(&mut tx, token).await?;
         }
-        query(
-            "INSERT INTO baskets (id, tenant_id, company_id, session_id, user_id, items, created_at, checked_out_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(b.id.0.to_string())
-        .bind(b.tenant_id.0.to_string())
-        .bind(b.company_id)
-        .bind(b.session_id.0.to_string())
-        .bind(b.user_id.map(|u| u.0.to_string()))
-        .bind(text(&b.items)?)
-        .bind(b.created_at.0)
-        .bind(b.checked_out_at.map(|t| t.0))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        insert_basket(&mut tx, b).await?;
         tx.commit().await.map_err(db_err)
+    }
+
+    pub(crate) async fn list_baskets(&self, tenant: TenantId) -> StoreResult<Vec<Basket>> {
+        let rows = query("SELECT * FROM baskets WHERE tenant_id = ? ORDER BY created_at, id")
+            .bind(tenant.0.to_string())
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(basket_from).collect()
+    }
+
+    pub(crate) async fn list_purchases(&self, tenant: TenantId) -> StoreResult<Vec<Purchase>> {
+        let rows = query("SELECT * FROM purchases WHERE tenant_id = ? ORDER BY created_at, id")
+            .bind(tenant.0.to_string())
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(purchase_from).collect()
     }
 
     pub(crate) async fn get_basket(&self, id: BasketId) -> StoreResult<Option<Basket>> {
@@ -135,22 +178,7 @@ impl SqliteStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        query(
-            "INSERT INTO purchases (id, long_id_hash, tenant_id, company_id, basket_id, user_id, items, client, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(p.id.0.to_string())
-        .bind(p.long_id_hash.as_bytes().as_slice())
-        .bind(p.tenant_id.0.to_string())
-        .bind(p.company_id)
-        .bind(p.basket_id.0.to_string())
-        .bind(p.user_id.map(|u| u.0.to_string()))
-        .bind(text(&p.items)?)
-        .bind(text(&p.client)?)
-        .bind(p.created_at.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        insert_purchase(&mut tx, p).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
     }

@@ -191,7 +191,7 @@ impl SqliteStore {
     }
 
     pub(crate) async fn counts(&self) -> StoreResult<Vec<(&'static str, i64)>> {
-        const TABLES: [&str; 10] = [
+        const TABLES: [&str; 15] = [
             "tenants",
             "storefronts",
             "apps",
@@ -200,8 +200,13 @@ impl SqliteStore {
             "user_profiles",
             "sessions",
             "refresh_tokens",
+            "opaque_tokens",
             "signing_keys",
             "audit_events",
+            "user_numbers",
+            "devices",
+            "baskets",
+            "purchases",
         ];
         let mut out = Vec::with_capacity(TABLES.len());
         for t in TABLES {

@@ -64,6 +64,18 @@ impl SqliteStore {
         insert_opaque(&mut conn, t).await
     }
 
+    pub(crate) async fn list_opaque_tokens(
+        &self,
+        session: SessionId,
+    ) -> StoreResult<Vec<OpaqueRecord>> {
+        let rows = query("SELECT * FROM opaque_tokens WHERE session_id = ? ORDER BY created_at")
+            .bind(session.0.to_string())
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(opaque_from).collect()
+    }
+
     pub(crate) async fn find_opaque(&self, hash: &SecretHash) -> StoreResult<Option<OpaqueRecord>> {
         let row = query("SELECT * FROM opaque_tokens WHERE hash = ?")
             .bind(hash.as_bytes().as_slice())

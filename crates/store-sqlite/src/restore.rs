@@ -1,11 +1,14 @@
 //! Writing a whole snapshot into an empty store (`portcullis migrate-store`).
 
+use crate::baskets::{insert_basket, insert_purchase};
+use crate::devices::insert_device;
 use crate::directory::{
     insert_key_row, upsert_app, upsert_profile, upsert_storefront, upsert_tenant,
 };
 use crate::feed::{insert_audit, record_change};
+use crate::opaque::insert_opaque;
 use crate::sessions::{insert_refresh, insert_session};
-use crate::users::{assign_profiles, upsert_user};
+use crate::users::{assign_profiles, insert_user_number, upsert_user};
 use crate::{SqliteStore, db_err};
 use portcullis_core::session::ChangeKind;
 use portcullis_core::snapshot::Snapshot;
@@ -54,8 +57,23 @@ impl SqliteStore {
         for r in &snap.refresh_tokens {
             insert_refresh(&mut tx, r).await?;
         }
+        for t in &snap.opaque_tokens {
+            insert_opaque(&mut tx, t).await?;
+        }
         for e in &snap.audit_events {
             insert_audit(&mut tx, e).await?;
+        }
+        for (user, number) in &snap.user_numbers {
+            insert_user_number(&mut tx, *user, *number).await?;
+        }
+        for d in &snap.devices {
+            insert_device(&mut tx, d).await?;
+        }
+        for b in &snap.baskets {
+            insert_basket(&mut tx, b).await?;
+        }
+        for p in &snap.purchases {
+            insert_purchase(&mut tx, p).await?;
         }
         tx.commit().await.map_err(db_err)
     }

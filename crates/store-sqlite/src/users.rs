@@ -268,6 +268,16 @@ impl SqliteStore {
         Ok(n)
     }
 
+    pub(crate) async fn list_user_numbers(&self) -> StoreResult<Vec<(UserId, i64)>> {
+        let rows = query("SELECT user_id, number FROM user_numbers ORDER BY number")
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?;
+        rows.iter()
+            .map(|row| Ok((UserId(get_uuid(row, "user_id")?), get(row, "number")?)))
+            .collect()
+    }
+
     pub(crate) async fn user_by_number(&self, number: i64) -> StoreResult<Option<UserId>> {
         let row = query("SELECT user_id FROM user_numbers WHERE number = ?")
             .bind(number)
@@ -279,4 +289,19 @@ impl SqliteStore {
             None => Ok(None),
         }
     }
+}
+
+/// A number as it was given (`migrate-store`); AUTOINCREMENT goes on after the largest.
+pub(crate) async fn insert_user_number(
+    tx: &mut sqlx::SqliteConnection,
+    user: UserId,
+    number: i64,
+) -> StoreResult<()> {
+    query("INSERT INTO user_numbers (number, user_id) VALUES (?, ?)")
+        .bind(number)
+        .bind(user.0.to_string())
+        .execute(tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }

@@ -464,6 +464,59 @@ async fn migrate_store_copies_everything_and_the_copy_serves() {
         .kid
         .unwrap();
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    // What the dialects keep: a JRNI member token (opaque) and the member's number, a JRNI
+    // purchase, a JFW device.
+    let jrni = |req: reqwest::RequestBuilder, token: &str| {
+        req.header("App-Id", "acme-web").header("Auth-Token", token)
+    };
+    let resp = source
+        .http
+        .post(source.url("/api/v5/login/member"))
+        .header("App-Id", "acme-web")
+        .json(&serde_json::json!({"email": "alice@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let member_token = resp.headers()["auth-token"].to_str().unwrap().to_owned();
+    let member: Value = resp.json().await.unwrap();
+    let member = member["_embedded"]["members"][0]["id"].as_i64().unwrap();
+    let resp = jrni(
+        source.http.post(source.url("/api/v5/1/basket/add_item")),
+        &member_token,
+    )
+    .json(&serde_json::json!({"service_id": 12, "date": "2026-12-01", "time": 600}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 201);
+    let resp = jrni(
+        source.http.post(source.url("/api/v5/1/basket/checkout")),
+        &member_token,
+    )
+    .json(&serde_json::json!({"client": {"name": "Alice"}}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 201);
+    let purchase: Value = resp.json().await.unwrap();
+    let long_id = purchase["long_id"].as_str().unwrap().to_owned();
+    let resp = source
+        .http
+        .post(source.url("/api/v1/users/auth"))
+        .header("Brand-URL", "acme.example.com")
+        .header("X-Device-Code", "phone-1")
+        .header("X-Device-Token", "fcm-token-1")
+        .json(&serde_json::json!({"username": "alice", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let jfw: Value = resp.json().await.unwrap();
+    let (jfw_user, auth_key) = (
+        jfw["data"]["id"].as_str().unwrap().to_owned(),
+        jfw["data"]["authKey"].as_str().unwrap().to_owned(),
+    );
 
     let mut targets = vec![(
         format!("sqlite://{}", path_of(&source.dir, "copy.db").display()),
@@ -517,6 +570,42 @@ async fn migrate_store_copies_everything_and_the_copy_serves() {
             .kid
             .unwrap();
         assert_eq!(kid, old_kid, "the signing key came along");
+        // The JRNI member keeps the token and the number the client knows them by, and
+        // the purchase is there.
+        let resp = jrni(
+            copy.http
+                .get(copy.url(&format!("/api/v5/1/members/{member}"))),
+            &member_token,
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(resp.status(), 200, "{url}");
+        let read: Value = resp.json().await.unwrap();
+        assert_eq!(read["id"], member, "{url}");
+        // A member's purchase is read with the member's token.
+        let resp = jrni(
+            copy.http
+                .get(copy.url(&format!("/api/v5/purchases/{long_id}"))),
+            &member_token,
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(resp.status(), 200, "{url}");
+        // The JFW auth key works, and the device is there, signed in.
+        let resp = copy
+            .http
+            .get(copy.url(&format!("/api/v1/users/{jfw_user}/devices")))
+            .header("Brand-URL", "acme.example.com")
+            .header("AuthKey", &auth_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{url}");
+        let devices: Value = resp.json().await.unwrap();
+        assert_eq!(devices["data"][0]["code"], "phone-1", "{devices}");
+        assert_eq!(devices["data"][0]["signedIn"], true, "{devices}");
         // The password hash came along.
         assert_eq!(
             copy.login("alice@example.com", PASSWORD).await.status(),
