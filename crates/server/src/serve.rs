@@ -36,7 +36,7 @@ fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
 /// How often a node reads the change feed (revocations and key or directory changes made by
 /// other nodes or by the command line).
 const SYNC_EVERY: Duration = Duration::from_secs(1);
-const PRUNE_EVERY: Duration = Duration::from_secs(600);
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
 
 pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
     let listener = TcpListener::bind(&settings.listen)
@@ -67,6 +67,7 @@ pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
     };
     let sync = tokio::spawn(sync_loop(core.clone(), opened.changes));
     let rotation = tokio::spawn(rotation_loop(core.clone(), settings.keys.rotate_every));
+    let housekeeping = tokio::spawn(housekeeping_loop(core.clone()));
     let outbox = tokio::spawn(outbox_loop(
         core.clone(),
         crate::runtime::mailer(&settings)?,
@@ -92,6 +93,7 @@ pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
     sync.abort();
     outbox.abort();
     rotation.abort();
+    housekeeping.abort();
     if let Some(m) = metrics {
         m.abort();
     }
@@ -120,13 +122,28 @@ async fn rotation_loop(core: Arc<Core>, every: Duration) {
     }
 }
 
+/// Deletes what is past its time (old counts, audit events past their retention, ended
+/// sessions, old change-feed entries) every ten minutes, the first time ten minutes after
+/// start. A task of its own: a long first purge must not hold up the change feed, which
+/// carries revocations.
+async fn housekeeping_loop(core: Arc<Core>) {
+    let start = tokio::time::Instant::now() + HOUSEKEEPING_EVERY;
+    let mut tick = tokio::time::interval_at(start, HOUSEKEEPING_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = core.housekeeping().await {
+            tracing::warn!(error = %e, "housekeeping failed; retrying in ten minutes");
+        }
+    }
+}
+
 /// Keeps this node's caches true: applies the change feed when the store signals a change
-/// (PostgreSQL NOTIFY) and at least every second, and prunes it now and then. Errors are
-/// logged and retried; a node with a stale feed still refuses tokens it revoked itself.
+/// (PostgreSQL NOTIFY) and at least every second. Errors are logged and retried; a node with
+/// a stale feed still refuses tokens it revoked itself.
 async fn sync_loop(core: Arc<Core>, changes: Option<Arc<Notify>>) {
     let mut tick = tokio::time::interval(SYNC_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_prune = tokio::time::Instant::now();
     loop {
         match &changes {
             Some(signal) => {
@@ -141,12 +158,6 @@ async fn sync_loop(core: Arc<Core>, changes: Option<Arc<Notify>>) {
         }
         if let Err(e) = core.sync_changes().await {
             tracing::warn!(error = %e, "reading the change feed failed; retrying");
-        }
-        if last_prune.elapsed() >= PRUNE_EVERY {
-            last_prune = tokio::time::Instant::now();
-            if let Err(e) = core.prune_changes().await {
-                tracing::warn!(error = %e, "pruning the change feed failed");
-            }
         }
     }
 }

@@ -293,8 +293,10 @@ impl Core {
         Ok(())
     }
 
-    /// Forget change-feed entries no node needs any more.
-    pub async fn prune_changes(&self) -> CoreResult<u64> {
+    /// A node's periodic clean-up: rate-limit windows, audit events past their retention,
+    /// ended sessions, and change-feed entries no node needs any more. Returns how many
+    /// change-feed entries went.
+    pub async fn housekeeping(&self) -> CoreResult<u64> {
         // Rate-limit windows older than a day count for nothing any more.
         self.store
             .prune_counters(self.now().minus(Duration::from_secs(86_400)))
