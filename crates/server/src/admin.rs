@@ -261,6 +261,18 @@ pub async fn session(core: &Core, cmd: SessionCommand) -> anyhow::Result<()> {
             core.revoke_session_by_operator(sid, "cli").await?;
             println!("session {sid} revoked");
         }
+        SessionCommand::Purge => {
+            let retention = core.settings().session_retention;
+            if retention.is_zero() {
+                println!("sessions.retention is 0s: sessions are kept for ever");
+            } else {
+                let purged = core.purge_sessions().await?;
+                println!(
+                    "sessions deleted: {purged} (ended more than {} ago)",
+                    humantime::format_duration(retention)
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -179,6 +179,9 @@ pub enum SessionCommand {
     },
     /// Revoke a session: its tokens are refused from the next change-feed read (≤ 1 s).
     Revoke { session_id: String },
+    /// Delete the sessions that ended (absolutely) longer than `sessions.retention` ago, with
+    /// their tokens, as every node's housekeeping does every ten minutes.
+    Purge,
 }
 
 #[derive(Subcommand, Debug)]

@@ -46,6 +46,10 @@ fn describe() {
         "Login attempts refused by a limit (per_ip, per_account_ip, per_account)"
     );
     describe_counter!("portcullis_refreshes_total", "Refresh-token rotations");
+    describe_counter!(
+        "portcullis_sessions_purged_total",
+        "Ended sessions deleted by housekeeping (sessions.retention after their absolute end)"
+    );
     describe_histogram!(
         "portcullis_rotation_batch_size",
         "Refresh-token rotations written together in one transaction (group commit)"

@@ -1,6 +1,6 @@
 //! The checks. Each takes a fresh, empty store.
 
-use crate::fixtures::{T0, refresh, rotation, world};
+use crate::fixtures::{T0, opaque, purchase, refresh, rotation, world};
 use portcullis_core::audit::{AuditEvent, AuditFilter};
 use portcullis_core::ids::{AuditId, MessageId};
 use portcullis_core::keys;
@@ -1936,10 +1936,8 @@ pub async fn password_change_dates(store: S) {
 }
 
 pub async fn ended_sessions_are_purged_with_their_tokens(store: S) {
-    use portcullis_core::basket::{Basket, Purchase};
     use portcullis_core::device::{DeviceReport, DeviceUpsert};
-    use portcullis_core::ids::{BasketId, DeviceId, PurchaseId};
-    use portcullis_core::opaque::OpaqueRecord;
+    use portcullis_core::ids::DeviceId;
     let w = world("acme");
     store.apply_provisioning(&w.plan()).await.unwrap();
     let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
@@ -1958,32 +1956,14 @@ pub async fn ended_sessions_are_purged_with_their_tokens(store: S) {
             (session, first)
         }
     };
-    let basket_of = |session: portcullis_core::ids::SessionId| Basket {
-        id: BasketId::new(),
-        tenant_id: w.tenant.id,
-        company_id: 37000,
-        session_id: session,
-        user_id: Some(alice.id),
-        items: Vec::new(),
-        created_at: T0,
-        checked_out_at: None,
-    };
 
     // Ended: a rotated refresh token, an opaque token, an open basket, a device bound to it.
     let (ended, first) = open(T0, "ended-first").await;
     let next = refresh(ended.id, "ended-next", T0.plus(secs(60)));
     rotate(&store, rotation(&first, "sealed-pair", next.clone())).await;
-    let opaque = OpaqueRecord {
-        hash: SecretHash::of("ended-opaque"),
-        session_id: ended.id,
-        role: "member".into(),
-        created_at: T0,
-        last_used_at: T0,
-        idle_ttl: secs(900),
-        sliding: true,
-    };
+    let opaque = opaque(ended.id, "ended-opaque", T0);
     store.add_opaque_token(&opaque).await.unwrap();
-    let open_basket = basket_of(ended.id);
+    let open_basket = w.basket(ended.id, Some(alice.id));
     store.create_basket(&open_basket, None).await.unwrap();
     let device = store
         .upsert_device(&DeviceUpsert {
@@ -2002,19 +1982,9 @@ pub async fn ended_sessions_are_purged_with_their_tokens(store: S) {
         .unwrap();
     // Ended as long ago, but its basket was checked out: the purchase keeps it.
     let (bought, _) = open(T0, "bought-first").await;
-    let paid = basket_of(bought.id);
+    let paid = w.basket(bought.id, Some(alice.id));
     store.create_basket(&paid, None).await.unwrap();
-    let purchase = Purchase {
-        id: PurchaseId::new(),
-        long_id_hash: SecretHash::of("long-id"),
-        tenant_id: w.tenant.id,
-        company_id: 37000,
-        basket_id: paid.id,
-        user_id: Some(alice.id),
-        items: Vec::new(),
-        client: serde_json::json!({}),
-        created_at: T0,
-    };
+    let purchase = purchase(&paid, "long-id");
     assert!(store.checkout_basket(paid.id, &purchase).await.unwrap());
     // Ends exactly at the cut: not before it, so kept.
     let cut = T0.plus(day * 5);
@@ -2076,10 +2046,8 @@ pub async fn ended_sessions_are_purged_with_their_tokens(store: S) {
 /// What a snapshot takes besides users and live sessions: opaque tokens, user numbers,
 /// devices, baskets and purchases; and which ended sessions it still needs.
 pub async fn snapshots_keep_what_outlives_a_session(store: S) {
-    use portcullis_core::basket::{Basket, Purchase};
     use portcullis_core::device::{DeviceReport, DeviceUpsert};
-    use portcullis_core::ids::{BasketId, DeviceId, PurchaseId};
-    use portcullis_core::opaque::OpaqueRecord;
+    use portcullis_core::ids::DeviceId;
     use portcullis_core::snapshot::Snapshot;
     let w = world("acme");
     store.apply_provisioning(&w.plan()).await.unwrap();
@@ -2091,31 +2059,17 @@ pub async fn snapshots_keep_what_outlives_a_session(store: S) {
     let bob_number = store.user_number(bob.id).await.unwrap();
     let alice_number = store.user_number(alice.id).await.unwrap();
     let now = T0.plus(secs(3 * 86_400));
-    let basket_of = |session: portcullis_core::ids::SessionId| Basket {
-        id: BasketId::new(),
-        tenant_id: w.tenant.id,
-        company_id: 37000,
-        session_id: session,
-        user_id: Some(alice.id),
-        items: vec![serde_json::json!({"service_id": 1})],
-        created_at: T0,
-        checked_out_at: None,
-    };
     // An opaque token used an hour ago: its session's own idle end passed long ago, but the
     // token slides, so the session is live.
     let mut jrni = w.session(&alice, now.minus(secs(86_400 / 2)));
     jrni.idle_expires_at = jrni.created_at.plus(secs(900));
-    let token = OpaqueRecord {
-        hash: SecretHash::of("jrni-token"),
-        session_id: jrni.id,
-        role: "member".into(),
+    let token = portcullis_core::opaque::OpaqueRecord {
         created_at: jrni.created_at,
-        last_used_at: now.minus(secs(3600)),
         idle_ttl: secs(7200),
-        sliding: true,
+        ..opaque(jrni.id, "jrni-token", now.minus(secs(3600)))
     };
     store.create_opaque_session(&jrni, &token).await.unwrap();
-    let open_basket = basket_of(jrni.id);
+    let open_basket = w.basket(jrni.id, Some(alice.id));
     store.create_basket(&open_basket, None).await.unwrap();
     // Ended (a day after T0), with a purchase: kept for it, without its refresh token.
     let bought = w.session(&alice, T0);
@@ -2124,19 +2078,9 @@ pub async fn snapshots_keep_what_outlives_a_session(store: S) {
         .create_session(&NewSession::new(&bought, Some(&spent)))
         .await
         .unwrap();
-    let paid = basket_of(bought.id);
+    let paid = w.basket(bought.id, Some(alice.id));
     store.create_basket(&paid, None).await.unwrap();
-    let purchase = Purchase {
-        id: PurchaseId::new(),
-        long_id_hash: SecretHash::of("long-id"),
-        tenant_id: w.tenant.id,
-        company_id: 37000,
-        basket_id: paid.id,
-        user_id: Some(alice.id),
-        items: paid.items.clone(),
-        client: serde_json::json!({"name": "Alice"}),
-        created_at: T0.plus(secs(60)),
-    };
+    let purchase = purchase(&paid, "long-id");
     assert!(store.checkout_basket(paid.id, &purchase).await.unwrap());
     // Ended, with an open basket and a device bound to it: left behind, the device unbound.
     let ended = w.session(&bob, T0);
@@ -2144,7 +2088,7 @@ pub async fn snapshots_keep_what_outlives_a_session(store: S) {
         .create_session(&NewSession::new(&ended, None))
         .await
         .unwrap();
-    let abandoned = basket_of(ended.id);
+    let abandoned = w.basket(ended.id, Some(alice.id));
     store.create_basket(&abandoned, None).await.unwrap();
     let device = |code: &str, session| DeviceUpsert {
         tenant_id: w.tenant.id,
@@ -2203,10 +2147,9 @@ pub async fn snapshots_keep_what_outlives_a_session(store: S) {
 /// A restored snapshot serves as the source did: user numbers stay and new ones come after
 /// them; opaque tokens, devices, baskets and purchases are there as they were.
 pub async fn restores_keep_numbers_tokens_and_purchases(store: S) {
-    use portcullis_core::basket::{Basket, Purchase};
+    use portcullis_core::basket::Basket;
     use portcullis_core::device::Device;
-    use portcullis_core::ids::{BasketId, DeviceId, PurchaseId};
-    use portcullis_core::opaque::OpaqueRecord;
+    use portcullis_core::ids::DeviceId;
     use portcullis_core::snapshot::Snapshot;
     let w = world("acme");
     let plan = w.plan();
@@ -2218,15 +2161,7 @@ pub async fn restores_keep_numbers_tokens_and_purchases(store: S) {
         )
     });
     let session = w.session(&alice, T0);
-    let token = OpaqueRecord {
-        hash: SecretHash::of("restored-token"),
-        session_id: session.id,
-        role: "member".into(),
-        created_at: T0,
-        last_used_at: T0,
-        idle_ttl: secs(900),
-        sliding: true,
-    };
+    let token = opaque(session.id, "restored-token", T0);
     let device = Device {
         id: DeviceId::new(),
         tenant_id: w.tenant.id,
@@ -2243,26 +2178,10 @@ pub async fn restores_keep_numbers_tokens_and_purchases(store: S) {
         updated_at: T0.plus(secs(5)),
     };
     let basket = Basket {
-        id: BasketId::new(),
-        tenant_id: w.tenant.id,
-        company_id: 37000,
-        session_id: session.id,
-        user_id: Some(alice.id),
-        items: vec![serde_json::json!({"service_id": 1})],
-        created_at: T0,
         checked_out_at: Some(T0.plus(secs(60))),
+        ..w.basket(session.id, Some(alice.id))
     };
-    let purchase = Purchase {
-        id: PurchaseId::new(),
-        long_id_hash: SecretHash::of("long-id"),
-        tenant_id: w.tenant.id,
-        company_id: 37000,
-        basket_id: basket.id,
-        user_id: Some(alice.id),
-        items: basket.items.clone(),
-        client: serde_json::json!({"name": "Alice"}),
-        created_at: T0.plus(secs(60)),
-    };
+    let purchase = purchase(&basket, "long-id");
     let snap = Snapshot {
         tenants: plan.tenants.clone(),
         storefronts: plan.storefronts.clone(),

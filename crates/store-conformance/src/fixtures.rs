@@ -2,7 +2,11 @@
 
 use portcullis_core::Timestamp;
 use portcullis_core::app::{ClientApp, Grant};
-use portcullis_core::ids::{AppId, ProfileId, SessionId, StorefrontId, TenantId, UserId};
+use portcullis_core::basket::{Basket, Purchase};
+use portcullis_core::ids::{
+    AppId, BasketId, ProfileId, PurchaseId, SessionId, StorefrontId, TenantId, UserId,
+};
+use portcullis_core::opaque::OpaqueRecord;
 use portcullis_core::profile::{Profile, Right, RouteRule};
 use portcullis_core::provisioning::ProvisionPlan;
 use portcullis_core::secret::SecretHash;
@@ -152,5 +156,49 @@ pub fn rotation(old: &RefreshRecord, sealed: &str, next: RefreshRecord) -> Rotat
         },
         next,
         audit: None,
+    }
+}
+
+impl World {
+    /// An open JRNI basket of `session`, with one item.
+    pub fn basket(&self, session: SessionId, user: Option<UserId>) -> Basket {
+        Basket {
+            id: BasketId::new(),
+            tenant_id: self.tenant.id,
+            company_id: 37000,
+            session_id: session,
+            user_id: user,
+            items: vec![serde_json::json!({"service_id": 1})],
+            created_at: T0,
+            checked_out_at: None,
+        }
+    }
+}
+
+/// The purchase checking `basket` out, a minute after it was made.
+pub fn purchase(basket: &Basket, long_id: &str) -> Purchase {
+    Purchase {
+        id: PurchaseId::new(),
+        long_id_hash: SecretHash::of(long_id),
+        tenant_id: basket.tenant_id,
+        company_id: basket.company_id,
+        basket_id: basket.id,
+        user_id: basket.user_id,
+        items: basket.items.clone(),
+        client: serde_json::json!({"name": "Alice"}),
+        created_at: basket.created_at.plus(Duration::from_secs(60)),
+    }
+}
+
+/// A member's sliding opaque token for `session`, last used at `at`, idle for 15 minutes.
+pub fn opaque(session: SessionId, secret: &str, at: Timestamp) -> OpaqueRecord {
+    OpaqueRecord {
+        hash: SecretHash::of(secret),
+        session_id: session,
+        role: "member".into(),
+        created_at: at,
+        last_used_at: at,
+        idle_ttl: Duration::from_secs(900),
+        sliding: true,
     }
 }

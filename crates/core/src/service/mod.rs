@@ -337,6 +337,7 @@ impl Core {
             tokio::task::yield_now().await;
         }
         if purged > 0 {
+            metrics::counter!("portcullis_sessions_purged_total").increment(purged);
             tracing::info!(purged, "sessions past their retention deleted");
         }
         Ok(purged)

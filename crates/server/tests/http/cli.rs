@@ -430,7 +430,69 @@ async fn the_audit_trail_is_queried_from_the_command_line() {
     }
 }
 
+/// `session purge` deletes what housekeeping would: sessions past their absolute end by more
+/// than the retention, and nothing else.
+async fn ended_sessions_are_purged_from_the_command_line() {
+    // Sessions of one second, kept one second after their end.
+    let provisioning = ACME.replace(
+        "[tenants.tokens]\n",
+        "[tenants.tokens]\nsession_max_age = \"1s\"\n",
+    );
+    let setup = Setup {
+        env: vec![("PORTCULLIS_SESSIONS__RETENTION", "1s".into())],
+        ..Setup::default()
+    };
+    let server = Server::with_setup(&provisioning, setup).await;
+    let ended = server.login_alice().await;
+    let purge = || server.cli(&["session", "purge"]);
+    let out = purge().await;
+    assert!(out.ok, "{}", out.stderr);
+    assert_eq!(
+        out.stdout.trim(),
+        "sessions deleted: 0 (ended more than 1s ago)"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    let live = server.login_alice().await;
+    let out = purge().await;
+    assert_eq!(
+        out.stdout.trim(),
+        "sessions deleted: 1 (ended more than 1s ago)",
+        "{}",
+        out.stderr
+    );
+    let all = server
+        .cli(&["session", "list", "--tenant", "acme", "--all", "--json"])
+        .await;
+    let ids: Vec<String> = serde_json::from_str::<Vec<Value>>(&all.stdout)
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    let sid = |tokens: &Value| {
+        let token = tokens["access_token"].as_str().unwrap();
+        let claims = token.split('.').nth(1).unwrap();
+        let claims: Value = serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, claims)
+                .unwrap(),
+        )
+        .unwrap();
+        claims["sid"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(
+        ids,
+        vec![sid(&live)],
+        "the ended session went, the new one stays"
+    );
+    assert_ne!(sid(&ended), sid(&live));
+    // The refresh token of the deleted session is refused like any unknown one.
+    let resp = server
+        .refresh(ended["refresh_token"].as_str().unwrap())
+        .await;
+    expect_error(resp, 400, "invalid_grant", "refresh_token_invalid").await;
+}
+
 crate::on_both_stores!(
+    ended_sessions_are_purged_from_the_command_line,
     the_audit_trail_is_queried_from_the_command_line,
     import_is_idempotent_and_export_has_no_secrets,
     a_bad_file_is_refused_whole_and_named,
@@ -469,17 +531,7 @@ async fn migrate_store_copies_everything_and_the_copy_serves() {
     let jrni = |req: reqwest::RequestBuilder, token: &str| {
         req.header("App-Id", "acme-web").header("Auth-Token", token)
     };
-    let resp = source
-        .http
-        .post(source.url("/api/v5/login/member"))
-        .header("App-Id", "acme-web")
-        .json(&serde_json::json!({"email": "alice@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let member_token = resp.headers()["auth-token"].to_str().unwrap().to_owned();
-    let member: Value = resp.json().await.unwrap();
+    let (member_token, member) = source.jrni_login().await;
     let member = member["_embedded"]["members"][0]["id"].as_i64().unwrap();
     let resp = jrni(
         source.http.post(source.url("/api/v5/1/basket/add_item")),

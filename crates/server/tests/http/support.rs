@@ -308,6 +308,11 @@ impl Server {
 
     /// Logs Alice in through JRNI (`App-Id: acme-web`) and returns her `Auth-Token`.
     pub async fn jrni_token(&self) -> String {
+        self.jrni_login().await.0
+    }
+
+    /// As `jrni_token`, with the login resource (her member record in `_embedded`).
+    pub async fn jrni_login(&self) -> (String, Value) {
         let resp = self
             .http
             .post(self.url("/api/v5/login"))
@@ -317,7 +322,8 @@ impl Server {
             .await
             .unwrap();
         assert_eq!(resp.status(), 200);
-        resp.headers()["auth-token"].to_str().unwrap().to_owned()
+        let token = resp.headers()["auth-token"].to_str().unwrap().to_owned();
+        (token, resp.json().await.unwrap())
     }
 
     /// Signs Alice in through JFW (brand `acme.example.com`) and returns the answer's `data`.
