@@ -134,6 +134,10 @@ pub trait Store: Send + Sync + 'static {
     /// kept (its purchase refers to the basket). One transaction; returns how many sessions
     /// were deleted. Concurrent callers delete disjoint sessions.
     async fn purge_sessions(&self, before: Timestamp, limit: u32) -> StoreResult<u64>;
+    /// Delete at most `limit` refresh tokens (rotated or not) that expired before `before`,
+    /// oldest first, with the pairs their rotations sealed. One transaction; returns how many
+    /// tokens were deleted.
+    async fn purge_refresh_tokens(&self, before: Timestamp, limit: u32) -> StoreResult<u64>;
 
     // Change feed.
     /// Changes with `seq > after` and `at >= not_before`, oldest first, at most `limit`.
@@ -488,6 +492,13 @@ macro_rules! impl_store_by_delegation {
                 limit: u32,
             ) -> $crate::store::StoreResult<u64> {
                 self.purge_sessions(before, limit).await
+            }
+            async fn purge_refresh_tokens(
+                &self,
+                before: $crate::clock::Timestamp,
+                limit: u32,
+            ) -> $crate::store::StoreResult<u64> {
+                self.purge_refresh_tokens(before, limit).await
             }
             async fn changes_after(
                 &self,

@@ -266,9 +266,11 @@ pub async fn session(core: &Core, cmd: SessionCommand) -> anyhow::Result<()> {
             if retention.is_zero() {
                 println!("sessions.retention is 0s: sessions are kept for ever");
             } else {
-                let purged = core.purge_sessions().await?;
+                let purged = core.purge_ended().await?;
                 println!(
-                    "sessions deleted: {purged} (ended more than {} ago)",
+                    "sessions deleted: {}, refresh tokens deleted: {} (ended more than {} ago)",
+                    purged.sessions,
+                    purged.refresh_tokens,
                     humantime::format_duration(retention)
                 );
             }

@@ -50,6 +50,10 @@ fn describe() {
         "portcullis_sessions_purged_total",
         "Ended sessions deleted by housekeeping (sessions.retention after their absolute end)"
     );
+    describe_counter!(
+        "portcullis_refresh_tokens_purged_total",
+        "Expired refresh tokens deleted by housekeeping (sessions.retention after their expiry)"
+    );
     describe_histogram!(
         "portcullis_rotation_batch_size",
         "Refresh-token rotations written together in one transaction (group commit)"

@@ -2216,3 +2216,47 @@ pub async fn restores_keep_numbers_tokens_and_purchases(store: S) {
         Some(purchase)
     );
 }
+
+pub async fn expired_refresh_tokens_are_purged(store: S) {
+    let w = world("acme");
+    store.apply_provisioning(&w.plan()).await.unwrap();
+    let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
+    store.insert_user(&alice, &[]).await.unwrap();
+    // `refresh` tokens expire two hours after their issue.
+    let session = w.session(&alice, T0);
+    let first = refresh(session.id, "first", T0);
+    store
+        .create_session(&NewSession::new(&session, Some(&first)))
+        .await
+        .unwrap();
+    let second = refresh(session.id, "second", T0.plus(secs(60)));
+    rotate(&store, rotation(&first, "pair-1", second.clone())).await;
+    let third = refresh(session.id, "third", T0.plus(secs(120)));
+    rotate(&store, rotation(&second, "pair-2", third.clone())).await;
+    let other = w.session(&alice, T0.plus(secs(90)));
+    let others = refresh(other.id, "other", T0.plus(secs(90)));
+    store
+        .create_session(&NewSession::new(&other, Some(&others)))
+        .await
+        .unwrap();
+
+    // Expired before the cut: `first`, `second` and `other`'s token; `third` is not.
+    let cut = T0.plus(secs(7200 + 100));
+    assert_eq!(store.purge_refresh_tokens(cut, 2).await.unwrap(), 2);
+    assert!(store.find_refresh(&first.hash).await.unwrap().is_none());
+    assert!(store.find_refresh(&second.hash).await.unwrap().is_none());
+    assert!(
+        store.find_refresh(&others.hash).await.unwrap().is_some(),
+        "oldest first"
+    );
+    assert_eq!(store.purge_refresh_tokens(cut, 2).await.unwrap(), 1);
+    assert_eq!(store.purge_refresh_tokens(cut, 2).await.unwrap(), 0);
+    let left = store.find_refresh(&third.hash).await.unwrap().unwrap();
+    assert_eq!(left.record, third);
+    for s in [&session, &other] {
+        assert!(
+            store.get_session(s.id).await.unwrap().is_some(),
+            "sessions stay"
+        );
+    }
+}

@@ -90,6 +90,7 @@ macro_rules! conformance_tests {
             fixed_opaque_tokens_join_a_session,
             password_change_dates,
             ended_sessions_are_purged_with_their_tokens,
+            expired_refresh_tokens_are_purged,
             snapshots_keep_what_outlives_a_session,
             restores_keep_numbers_tokens_and_purchases,
         );

@@ -421,7 +421,29 @@ basket AS (DELETE FROM baskets WHERE session_id IN (SELECT id FROM doomed)),
 device AS (UPDATE devices SET session_id = NULL WHERE session_id IN (SELECT id FROM doomed))
 DELETE FROM sessions WHERE id IN (SELECT id FROM doomed)";
 
+/// As `PURGE_SESSIONS`: one statement, the rows locked with SKIP LOCKED.
+const PURGE_REFRESH_TOKENS: &str = "
+DELETE FROM refresh_tokens WHERE hash IN (
+    SELECT hash FROM refresh_tokens WHERE expires_at < $1
+    ORDER BY expires_at LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)";
+
 impl PgStore {
+    pub(crate) async fn purge_refresh_tokens(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<u64> {
+        let done = query(PURGE_REFRESH_TOKENS)
+            .bind(before.0)
+            .bind(i64::from(limit))
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
     pub(crate) async fn purge_sessions(&self, before: Timestamp, limit: u32) -> StoreResult<u64> {
         let done = query(PURGE_SESSIONS)
             .bind(before.0)

@@ -403,4 +403,35 @@ impl SqliteStore {
         tx.commit().await.map_err(db_err)?;
         Ok(done.rows_affected())
     }
+
+    pub(crate) async fn purge_refresh_tokens(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<u64> {
+        let mut tx = self.write_tx().await?;
+        // The same batch for both statements (the transaction holds the write lock); its
+        // sealed pairs go first (no foreign key ties them to the tokens, see migration 0009).
+        let doomed = "SELECT hash FROM refresh_tokens WHERE expires_at < ?1
+                      ORDER BY expires_at, hash LIMIT ?2";
+        query(&format!(
+            "DELETE FROM refresh_pairs WHERE id IN
+                 (SELECT pair_id FROM refresh_tokens WHERE hash IN ({doomed}))"
+        ))
+        .bind(before.0)
+        .bind(i64::from(limit))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let done = query(&format!(
+            "DELETE FROM refresh_tokens WHERE hash IN ({doomed})"
+        ))
+        .bind(before.0)
+        .bind(i64::from(limit))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
 }

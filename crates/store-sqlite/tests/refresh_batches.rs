@@ -300,11 +300,12 @@ async fn a_refused_rotation_fails_alone_and_its_batch_goes_through() {
     .expect("the refused token was left as it was, unrotated");
 }
 
-/// Housekeeping deletes a session its retention after its absolute end, with every refresh
-/// token of its family and the pairs its rotations sealed (a table of this store alone, which
-/// the shared checks cannot see).
+/// Housekeeping deletes refresh tokens their retention after they expire, and a session its
+/// retention after its absolute end, with the pairs their rotations sealed (a table of this
+/// store alone, which the shared checks cannot see).
 #[tokio::test]
 async fn purged_sessions_leave_no_refresh_rows() {
+    use portcullis_core::service::Purged;
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(FixedClock::new(Timestamp::from_secs(NOW)));
     let (core, store, app) = setup_with_clock(&dir, clock.clone()).await;
@@ -338,15 +339,27 @@ async fn purged_sessions_leave_no_refresh_rows() {
         2,
         "one sealed pair per rotation"
     );
+    let day = std::time::Duration::from_secs(86_400);
 
-    // The default session lasts 30 days and is kept 7 more: a day short of that, nothing goes.
-    clock.advance(std::time::Duration::from_secs(36 * 86_400));
-    assert_eq!(core.purge_sessions().await.unwrap(), 0);
-    clock.advance(std::time::Duration::from_secs(2 * 86_400));
-    let live = login_pair(&core, &app).await;
-    assert_eq!(core.purge_sessions().await.unwrap(), 1);
-    assert_eq!(store.get_session(ended.session_id).await.unwrap(), None);
+    // The tokens expire two hours after their issue and are kept 7 days more; the session
+    // lasts 30 days and is kept 7 more.
+    clock.advance(day * 6);
+    assert_eq!(core.purge_ended().await.unwrap(), Purged::default());
+    clock.advance(day * 2);
+    assert_eq!(
+        core.purge_ended().await.unwrap(),
+        Purged {
+            sessions: 0,
+            refresh_tokens: 3
+        }
+    );
+    assert_eq!(rows("refresh_tokens").await, 0);
     assert_eq!(rows("refresh_pairs").await, 0);
+    assert!(store.get_session(ended.session_id).await.unwrap().is_some());
+    clock.advance(day * 30);
+    let live = login_pair(&core, &app).await;
+    assert_eq!(core.purge_ended().await.unwrap().sessions, 1);
+    assert_eq!(store.get_session(ended.session_id).await.unwrap(), None);
     assert_eq!(
         rows("refresh_tokens").await,
         1,

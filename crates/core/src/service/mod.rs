@@ -309,36 +309,38 @@ impl Core {
             }
         }
         // Its own failure: the change feed is pruned all the same.
-        if let Err(e) = self.purge_sessions().await {
+        if let Err(e) = self.purge_ended().await {
             tracing::warn!(error = %e, "deleting ended sessions failed");
         }
         let before = self.now().minus(self.revocation_window() * 2);
         Ok(self.store.prune_changes(before).await?)
     }
 
-    /// Delete the sessions that ended (absolutely) longer ago than the retention, with what
-    /// hangs off them, in batches: each batch is one short transaction, so logins and
-    /// refreshes wait for at most one. Returns how many sessions went.
-    pub async fn purge_sessions(&self) -> CoreResult<u64> {
+    /// Delete what ended longer ago than the retention: sessions past their absolute end,
+    /// with what hangs off them, then refresh tokens past their expiry (the rotated ones a
+    /// live session left behind). In batches, each one short transaction, so logins and
+    /// refreshes wait for at most one.
+    pub async fn purge_ended(&self) -> CoreResult<Purged> {
         const BATCH: u32 = 500;
         let retention = self.settings.session_retention;
         if retention.is_zero() {
-            return Ok(0);
+            return Ok(Purged::default());
         }
         let before = self.now().minus(retention);
-        let mut purged = 0;
-        loop {
-            let done = self.store.purge_sessions(before, BATCH).await?;
-            purged += done;
-            if done < u64::from(BATCH) {
-                break;
-            }
-            // Let the requests queued behind this batch's write go first.
-            tokio::task::yield_now().await;
-        }
-        if purged > 0 {
-            metrics::counter!("portcullis_sessions_purged_total").increment(purged);
-            tracing::info!(purged, "sessions past their retention deleted");
+        let store = &self.store;
+        let purged = Purged {
+            sessions: in_batches(BATCH, || store.purge_sessions(before, BATCH)).await?,
+            refresh_tokens: in_batches(BATCH, || store.purge_refresh_tokens(before, BATCH)).await?,
+        };
+        if purged.sessions > 0 || purged.refresh_tokens > 0 {
+            metrics::counter!("portcullis_sessions_purged_total").increment(purged.sessions);
+            metrics::counter!("portcullis_refresh_tokens_purged_total")
+                .increment(purged.refresh_tokens);
+            tracing::info!(
+                sessions = purged.sessions,
+                refresh_tokens = purged.refresh_tokens,
+                "sessions and refresh tokens past their retention deleted"
+            );
         }
         Ok(purged)
     }
@@ -384,4 +386,30 @@ pub(crate) struct AuditRecord<'a> {
     pub session: Option<SessionId>,
     pub detail: String,
     pub ctx: Option<&'a RequestContext>,
+}
+
+/// What `Core::purge_ended` deleted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub sessions: u64,
+    pub refresh_tokens: u64,
+}
+
+/// Runs `step` (one batch of at most `batch` deletions) until a batch comes back short;
+/// returns the total.
+async fn in_batches<F, Fut>(batch: u32, mut step: F) -> CoreResult<u64>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = crate::StoreResult<u64>>,
+{
+    let mut total = 0;
+    loop {
+        let done = step().await?;
+        total += done;
+        if done < u64::from(batch) {
+            return Ok(total);
+        }
+        // Let the requests queued behind this batch's write go first.
+        tokio::task::yield_now().await;
+    }
 }

@@ -449,14 +449,14 @@ async fn ended_sessions_are_purged_from_the_command_line() {
     assert!(out.ok, "{}", out.stderr);
     assert_eq!(
         out.stdout.trim(),
-        "sessions deleted: 0 (ended more than 1s ago)"
+        "sessions deleted: 0, refresh tokens deleted: 0 (ended more than 1s ago)"
     );
     tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
     let live = server.login_alice().await;
     let out = purge().await;
     assert_eq!(
         out.stdout.trim(),
-        "sessions deleted: 1 (ended more than 1s ago)",
+        "sessions deleted: 1, refresh tokens deleted: 0 (ended more than 1s ago)",
         "{}",
         out.stderr
     );
