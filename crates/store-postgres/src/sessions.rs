@@ -435,17 +435,16 @@ impl PgStore {
         before: Timestamp,
         limit: u32,
     ) -> StoreResult<u64> {
-        let done = query(PURGE_REFRESH_TOKENS)
-            .bind(before.0)
-            .bind(i64::from(limit))
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(done.rows_affected())
+        self.purge(PURGE_REFRESH_TOKENS, before, limit).await
     }
 
     pub(crate) async fn purge_sessions(&self, before: Timestamp, limit: u32) -> StoreResult<u64> {
-        let done = query(PURGE_SESSIONS)
+        self.purge(PURGE_SESSIONS, before, limit).await
+    }
+
+    /// One batch of a purge statement (`$1` the cut, `$2` the batch's size): rows deleted.
+    async fn purge(&self, sql: &'static str, before: Timestamp, limit: u32) -> StoreResult<u64> {
+        let done = query(sql)
             .bind(before.0)
             .bind(i64::from(limit))
             .execute(&self.pool)

@@ -356,9 +356,7 @@ impl SqliteStore {
         tx.commit().await.map_err(db_err)?;
         Ok(revoked)
     }
-}
 
-impl SqliteStore {
     /// One write transaction per batch: the ids are chosen once and every table's rows go by
     /// them (a JSON array, SQLite's way to bind a list).
     pub(crate) async fn purge_sessions(&self, before: Timestamp, limit: u32) -> StoreResult<u64> {
