@@ -251,8 +251,9 @@ impl Default for AuditConfig {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SessionsConfig {
-    /// A session, its refresh and opaque tokens are deleted this long after its absolute end
-    /// (every ten minutes). `0s` keeps them for ever.
+    /// A session, its refresh and opaque tokens are deleted this long after its absolute end,
+    /// and a refresh token this long after it expires (every ten minutes). `0s` keeps them
+    /// for ever.
     #[serde(with = "humantime_serde")]
     pub retention: Duration,
 }

@@ -123,7 +123,7 @@ async fn rotation_loop(core: Arc<Core>, every: Duration) {
 }
 
 /// Deletes what is past its time (old counts, audit events past their retention, ended
-/// sessions, old change-feed entries) every ten minutes, the first time ten minutes after
+/// sessions and expired refresh tokens, old change-feed entries) every ten minutes, the first time ten minutes after
 /// start. A task of its own: a long first purge must not hold up the change feed, which
 /// carries revocations.
 async fn housekeeping_loop(core: Arc<Core>) {

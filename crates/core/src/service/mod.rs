@@ -57,7 +57,8 @@ pub struct CoreSettings {
     pub outbox: crate::outbox::OutboxSettings,
     /// Audit events are kept this long; zero keeps them for ever.
     pub audit_retention: Duration,
-    /// Sessions are deleted this long after their absolute end; zero keeps them for ever.
+    /// Sessions are deleted this long after their absolute end, refresh tokens this long
+    /// after they expire; zero keeps both for ever.
     pub session_retention: Duration,
 }
 
@@ -294,7 +295,8 @@ impl Core {
     }
 
     /// A node's periodic clean-up: rate-limit windows, audit events past their retention,
-    /// ended sessions, and change-feed entries no node needs any more. Returns how many
+    /// ended sessions and expired refresh tokens, and change-feed entries no node needs any
+    /// more. Returns how many
     /// change-feed entries went.
     pub async fn housekeeping(&self) -> CoreResult<u64> {
         // Rate-limit windows older than a day count for nothing any more.
