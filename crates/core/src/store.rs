@@ -176,11 +176,24 @@ pub trait Store: Send + Sync + 'static {
     /// The connection pools' state, for metrics; no database round trip.
     fn pool_state(&self) -> Vec<PoolState>;
 
-    /// Every refresh token of a session, rotated ones included.
-    async fn list_refresh_tokens(&self, session: SessionId) -> StoreResult<Vec<RefreshRecord>>;
-    // The rest of a whole store, read for snapshots (`migrate-store`).
-    /// Every opaque token of a session, expired ones included.
-    async fn list_opaque_tokens(&self, session: SessionId) -> StoreResult<Vec<OpaqueRecord>>;
+    // A whole store, read in pages for `migrate-store` (snapshot.rs).
+    /// Up to `limit` users of every tenant, by id, after `after`, each with the ids of their
+    /// profiles.
+    async fn users_after(
+        &self,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<(User, Vec<crate::ids::ProfileId>)>>;
+    /// Up to `limit` sessions of every tenant, ended ones included, by id, after `after`.
+    async fn sessions_after(
+        &self,
+        after: Option<SessionId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Session>>;
+    /// Every refresh token of these sessions, rotated ones included.
+    async fn list_refresh_tokens(&self, sessions: &[SessionId]) -> StoreResult<Vec<RefreshRecord>>;
+    /// Every opaque token of these sessions, expired ones included.
+    async fn list_opaque_tokens(&self, sessions: &[SessionId]) -> StoreResult<Vec<OpaqueRecord>>;
     /// Every device of a tenant, bound or not, oldest first.
     async fn list_devices(&self, tenant: TenantId) -> StoreResult<Vec<Device>>;
     /// Every basket of a tenant, open or checked out, oldest first.
@@ -190,9 +203,17 @@ pub trait Store: Send + Sync + 'static {
     /// Every user number given so far, as (user, number), by number.
     async fn list_user_numbers(&self) -> StoreResult<Vec<(UserId, i64)>>;
 
-    /// Writes a snapshot verbatim into this store, which must hold no tenant yet; one
-    /// transaction. For `migrate-store`.
-    async fn restore(&self, snapshot: &crate::snapshot::Snapshot) -> StoreResult<()>;
+    /// Starts writing snapshots into this store, which must hold no tenant yet (else
+    /// `Conflict`, and nothing is written). For `migrate-store`.
+    async fn begin_restore(&self) -> StoreResult<Box<dyn RestoreTx>>;
+
+    /// Writes one snapshot verbatim into this store, which must hold no tenant yet; one
+    /// transaction.
+    async fn restore(&self, snapshot: &crate::snapshot::Snapshot) -> StoreResult<()> {
+        let mut tx = self.begin_restore().await?;
+        tx.write(snapshot).await?;
+        tx.commit().await
+    }
 
     // Password resets.
     /// In one transaction: unless the outbox already holds, for `message.to` and
@@ -328,6 +349,15 @@ pub struct LoginAttempt<'a> {
     pub tenant: TenantId,
     pub kind: UserKind,
     pub login: &'a str,
+}
+
+/// A copy into an empty store under way (`Store::begin_restore`): snapshots written in one
+/// transaction, seen by nobody until `commit`. Parts must come in an order that keeps every
+/// reference to an earlier part (`snapshot::read_in_parts` gives them so).
+#[async_trait]
+pub trait RestoreTx: Send {
+    async fn write(&mut self, part: &crate::snapshot::Snapshot) -> StoreResult<()>;
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 
 /// A connection pool: connections open, idle among them, and the most it may open.
@@ -559,17 +589,32 @@ macro_rules! impl_store_by_delegation {
             fn pool_state(&self) -> Vec<$crate::store::PoolState> {
                 self.pool_state()
             }
+            async fn users_after(
+                &self,
+                after: Option<$crate::ids::UserId>,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<($crate::user::User, Vec<$crate::ids::ProfileId>)>>
+            {
+                self.users_after(after, limit).await
+            }
+            async fn sessions_after(
+                &self,
+                after: Option<$crate::ids::SessionId>,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::session::Session>> {
+                self.sessions_after(after, limit).await
+            }
             async fn list_refresh_tokens(
                 &self,
-                session: $crate::ids::SessionId,
+                sessions: &[$crate::ids::SessionId],
             ) -> $crate::store::StoreResult<Vec<$crate::session::RefreshRecord>> {
-                self.list_refresh_tokens(session).await
+                self.list_refresh_tokens(sessions).await
             }
             async fn list_opaque_tokens(
                 &self,
-                session: $crate::ids::SessionId,
+                sessions: &[$crate::ids::SessionId],
             ) -> $crate::store::StoreResult<Vec<$crate::opaque::OpaqueRecord>> {
-                self.list_opaque_tokens(session).await
+                self.list_opaque_tokens(sessions).await
             }
             async fn list_devices(
                 &self,
@@ -594,11 +639,10 @@ macro_rules! impl_store_by_delegation {
             ) -> $crate::store::StoreResult<Vec<($crate::ids::UserId, i64)>> {
                 self.list_user_numbers().await
             }
-            async fn restore(
+            async fn begin_restore(
                 &self,
-                snapshot: &$crate::snapshot::Snapshot,
-            ) -> $crate::store::StoreResult<()> {
-                self.restore(snapshot).await
+            ) -> $crate::store::StoreResult<Box<dyn $crate::store::RestoreTx>> {
+                self.begin_restore().await
             }
             async fn create_reset(
                 &self,

@@ -4,7 +4,6 @@
 use crate::config::Settings;
 use crate::runtime::open_store;
 use anyhow::bail;
-use portcullis_core::snapshot::Snapshot;
 use portcullis_core::{Clock, SystemClock};
 
 pub async fn run(settings: &Settings, from: &str, to: &str) -> anyhow::Result<()> {
@@ -18,12 +17,13 @@ pub async fn run(settings: &Settings, from: &str, to: &str) -> anyhow::Result<()
     }
     let (source, _) = open_store(from, settings).await?;
     let (target, _) = open_store(to, settings).await?;
-    let snapshot = Snapshot::take(source.as_ref(), SystemClock.now()).await?;
-    target.restore(&snapshot).await?;
+    let written =
+        portcullis_core::snapshot::copy(source.as_ref(), target.as_ref(), SystemClock.now())
+            .await?;
     let copied = target.counts().await?;
     println!("{:<16} {:>10} {:>10}", "TABLE", "SOURCE", "TARGET");
     let mut mismatches = Vec::new();
-    for (table, expected) in snapshot.counts() {
+    for (table, expected) in written {
         let got = copied
             .iter()
             .find(|(t, _)| *t == table)

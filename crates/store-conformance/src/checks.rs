@@ -868,7 +868,7 @@ pub async fn snapshot_counts_and_restore_guard(store: S) {
         rotation(&first, "pair", refresh(session.id, "second", t1)),
     )
     .await;
-    let tokens = store.list_refresh_tokens(session.id).await.unwrap();
+    let tokens = store.list_refresh_tokens(&[session.id]).await.unwrap();
     assert_eq!(tokens.len(), 2, "rotated tokens are listed too");
 
     let snap = portcullis_core::snapshot::Snapshot::take(store.as_ref(), t1)
@@ -1999,7 +1999,7 @@ pub async fn ended_sessions_are_purged_with_their_tokens(store: S) {
     }
     assert!(
         store
-            .list_refresh_tokens(ended.id)
+            .list_refresh_tokens(&[ended.id])
             .await
             .unwrap()
             .is_empty()
@@ -2259,4 +2259,160 @@ pub async fn expired_refresh_tokens_are_purged(store: S) {
             "sessions stay"
         );
     }
+}
+
+/// A store read in parts (`migrate-store`) gives every row once, in parts of the size asked
+/// for, and the same rows as a whole read.
+pub async fn reads_in_parts_cover_the_store_once(store: S) {
+    use portcullis_core::snapshot::{Snapshot, read_in_parts};
+    let w = world("acme");
+    store.apply_provisioning(&w.plan()).await.unwrap();
+    let mut users = Vec::new();
+    for i in 0..5 {
+        let user = w.user(UserKind::Customer, Some(&format!("u{i}@example.com")), None);
+        // Every other user has a profile: pages carry the assignments of their users.
+        let profiles: Vec<_> = (i % 2 == 0)
+            .then_some(w.profiles[0].id)
+            .into_iter()
+            .collect();
+        store.insert_user(&user, &profiles).await.unwrap();
+        let session = w.session(&user, T0);
+        let token = refresh(session.id, &format!("refresh-{i}"), T0);
+        let mut new = NewSession::new(&session, Some(&token));
+        let event = AuditEvent {
+            id: AuditId::new(),
+            at: T0,
+            tenant_id: Some(w.tenant.id),
+            user_id: Some(user.id),
+            app_id: Some(w.app.id),
+            session_id: Some(session.id),
+            action: "login.succeeded".into(),
+            detail: String::new(),
+            ip: None,
+        };
+        let events = [event];
+        new.audit = &events;
+        store.create_session(&new).await.unwrap();
+        if i == 3 {
+            store
+                .add_opaque_token(&opaque(session.id, "opaque-3", T0))
+                .await
+                .unwrap();
+        }
+        users.push(user);
+    }
+    let now = T0.plus(secs(1));
+    let mut parts: Vec<Snapshot> = Vec::new();
+    read_in_parts(store.as_ref(), now, 2, &mut parts)
+        .await
+        .unwrap();
+    for part in &parts {
+        assert!(
+            part.users.len() <= 2 && part.sessions.len() <= 2,
+            "{part:?}"
+        );
+        assert!(part.audit_events.len() <= 2, "{part:?}");
+    }
+    let gathered = |f: fn(&Snapshot) -> Vec<String>| {
+        let mut all: Vec<String> = parts.iter().flat_map(f).collect();
+        all.sort();
+        all
+    };
+    let whole = Snapshot::take(store.as_ref(), now).await.unwrap();
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let user_ids = gathered(|p| p.users.iter().map(|u| u.id.to_string()).collect());
+    let mut expected: Vec<String> = users.iter().map(|u| u.id.to_string()).collect();
+    expected.sort();
+    assert_eq!(user_ids, expected, "every user once");
+    assert_eq!(
+        user_ids,
+        sorted(whole.users.iter().map(|u| u.id.to_string()).collect())
+    );
+    let assigned = gathered(|p| {
+        p.user_profiles
+            .iter()
+            .map(|(u, p)| format!("{u}:{p}"))
+            .collect()
+    });
+    assert_eq!(assigned.len(), 3, "{assigned:?}");
+    let sessions = gathered(|p| p.sessions.iter().map(|s| s.id.to_string()).collect());
+    assert_eq!(sessions.len(), 5);
+    assert_eq!(
+        sessions,
+        sorted(whole.sessions.iter().map(|s| s.id.to_string()).collect())
+    );
+    let tokens = gathered(|p| {
+        p.refresh_tokens
+            .iter()
+            .map(|r| r.session_id.to_string())
+            .collect()
+    });
+    assert_eq!(tokens, sessions, "each session's token, with it");
+    let opaque_tokens: Vec<_> = parts.iter().flat_map(|p| p.opaque_tokens.clone()).collect();
+    assert_eq!(
+        opaque_tokens,
+        vec![opaque(users_session(&whole, &users[3]), "opaque-3", T0)]
+    );
+    let events = gathered(|p| p.audit_events.iter().map(|e| e.id.to_string()).collect());
+    assert_eq!(events.len(), 5, "every event once");
+    // Users come before their sessions, sessions before the events: the order a target
+    // writes them in.
+    let first = |f: fn(&Snapshot) -> bool| parts.iter().position(f).unwrap();
+    let last = |f: fn(&Snapshot) -> bool| parts.iter().rposition(f).unwrap();
+    assert!(last(|p| !p.users.is_empty()) < first(|p| !p.sessions.is_empty()));
+    assert!(last(|p| !p.sessions.is_empty()) < first(|p| !p.audit_events.is_empty()));
+}
+
+fn users_session(
+    snap: &portcullis_core::snapshot::Snapshot,
+    user: &portcullis_core::user::User,
+) -> portcullis_core::ids::SessionId {
+    snap.sessions
+        .iter()
+        .find(|s| s.user_id == Some(user.id))
+        .unwrap()
+        .id
+}
+
+/// A copy that fails part-way leaves its target as empty as it found it, and ready for
+/// another try.
+pub async fn a_failed_restore_leaves_the_target_empty(store: S) {
+    use portcullis_core::snapshot::Snapshot;
+    let w = world("acme");
+    let plan = w.plan();
+    let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
+    let session = w.session(&alice, T0);
+    let empty = store.counts().await.unwrap();
+    let mut tx = store.begin_restore().await.unwrap();
+    tx.write(&Snapshot {
+        tenants: plan.tenants.clone(),
+        storefronts: plan.storefronts.clone(),
+        apps: plan.apps.clone(),
+        profiles: plan.profiles.clone(),
+        users: vec![alice.clone()],
+        sessions: vec![session.clone()],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    // The same session again: a conflict in the second part.
+    let again = Snapshot {
+        sessions: vec![session.clone()],
+        ..Default::default()
+    };
+    assert!(tx.write(&again).await.is_err());
+    drop(tx);
+    assert_eq!(
+        store.counts().await.unwrap(),
+        empty,
+        "nothing of the first part stays"
+    );
+    let tx = store
+        .begin_restore()
+        .await
+        .expect("the target is still empty");
+    tx.commit().await.unwrap();
 }

@@ -93,6 +93,8 @@ macro_rules! conformance_tests {
             expired_refresh_tokens_are_purged,
             snapshots_keep_what_outlives_a_session,
             restores_keep_numbers_tokens_and_purchases,
+            reads_in_parts_cover_the_store_once,
+            a_failed_restore_leaves_the_target_empty,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

@@ -66,13 +66,16 @@ impl PgStore {
 
     pub(crate) async fn list_opaque_tokens(
         &self,
-        session: SessionId,
+        sessions: &[SessionId],
     ) -> StoreResult<Vec<OpaqueRecord>> {
-        let rows = query("SELECT * FROM opaque_tokens WHERE session_id = $1 ORDER BY created_at")
-            .bind(session.0)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let rows = query(
+            "SELECT * FROM opaque_tokens WHERE session_id = ANY($1::uuid[])
+             ORDER BY session_id, created_at",
+        )
+        .bind(sessions.iter().map(|s| s.0).collect::<Vec<_>>())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
         rows.iter().map(opaque_from).collect()
     }
 

@@ -53,17 +53,67 @@ fn refresh_from(row: &PgRow) -> StoreResult<RefreshRecord> {
     })
 }
 
-pub(crate) async fn insert_refresh(tx: &mut PgConnection, r: &RefreshRecord) -> StoreResult<()> {
+/// Sessions in one statement, one array per column (a restore's pages).
+pub(crate) async fn insert_sessions(
+    tx: &mut PgConnection,
+    sessions: &[Session],
+) -> StoreResult<()> {
+    if sessions.is_empty() {
+        return Ok(());
+    }
+    let ids = |f: fn(&Session) -> Option<Uuid>| sessions.iter().map(f).collect::<Vec<_>>();
+    let texts =
+        |f: fn(&Session) -> Option<&str>| sessions.iter().map(f).collect::<Vec<Option<&str>>>();
+    let times = |f: fn(&Session) -> Option<i64>| sessions.iter().map(f).collect::<Vec<_>>();
+    query(
+        "INSERT INTO sessions (id, tenant_id, user_id, kind, app_id, store_id, store_view, device_id,
+                               created_at, last_used_at, idle_expires_at, absolute_expires_at,
+                               revoked_at, revoked_reason, ip)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[],
+                              $6::uuid[], $7::text[], $8::text[], $9::int8[], $10::int8[],
+                              $11::int8[], $12::int8[], $13::int8[], $14::text[], $15::text[])",
+    )
+    .bind(ids(|s| Some(s.id.0)))
+    .bind(ids(|s| Some(s.tenant_id.0)))
+    .bind(ids(|s| s.user_id.map(|u| u.0)))
+    .bind(texts(|s| s.kind.map(UserKind::as_str)))
+    .bind(ids(|s| Some(s.app_id.0)))
+    .bind(ids(|s| s.store_id.map(|u| u.0)))
+    .bind(texts(|s| s.store_view.as_deref()))
+    .bind(texts(|s| s.device_id.as_deref()))
+    .bind(times(|s| Some(s.created_at.0)))
+    .bind(times(|s| Some(s.last_used_at.0)))
+    .bind(times(|s| Some(s.idle_expires_at.0)))
+    .bind(times(|s| Some(s.absolute_expires_at.0)))
+    .bind(times(|s| s.revoked_at.map(|t| t.0)))
+    .bind(texts(|s| s.revoked_reason.as_deref()))
+    .bind(texts(|s| s.ip.as_deref()))
+    .execute(tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// Refresh-token records in one statement, as `insert_sessions`.
+pub(crate) async fn insert_refreshes(
+    tx: &mut PgConnection,
+    records: &[RefreshRecord],
+) -> StoreResult<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let times = |f: fn(&RefreshRecord) -> Option<i64>| records.iter().map(f).collect::<Vec<_>>();
     query(
         "INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at, rotated_at, successor)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+         SELECT * FROM unnest($1::bytea[], $2::uuid[], $3::int8[], $4::int8[], $5::int8[],
+                              $6::bytea[])",
     )
-    .bind(r.hash.as_bytes().as_slice())
-    .bind(r.session_id.0)
-    .bind(r.issued_at.0)
-    .bind(r.expires_at.0)
-    .bind(r.rotated_at.map(|t| t.0))
-    .bind(&r.successor)
+    .bind(records.iter().map(|r| r.hash.as_bytes().to_vec()).collect::<Vec<_>>())
+    .bind(records.iter().map(|r| r.session_id.0).collect::<Vec<_>>())
+    .bind(times(|r| Some(r.issued_at.0)))
+    .bind(times(|r| Some(r.expires_at.0)))
+    .bind(times(|r| r.rotated_at.map(|t| t.0)))
+    .bind(records.iter().map(|r| r.successor.clone()).collect::<Vec<_>>())
     .execute(tx)
     .await
     .map_err(db_err)?;
@@ -193,14 +243,44 @@ SELECT old FROM swapped";
 impl PgStore {
     pub(crate) async fn list_refresh_tokens(
         &self,
-        session: SessionId,
+        sessions: &[SessionId],
     ) -> StoreResult<Vec<RefreshRecord>> {
-        let rows = query("SELECT * FROM refresh_tokens WHERE session_id = $1 ORDER BY issued_at")
-            .bind(session.0)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let rows = query(
+            "SELECT * FROM refresh_tokens WHERE session_id = ANY($1::uuid[])
+             ORDER BY session_id, issued_at",
+        )
+        .bind(sessions.iter().map(|s| s.0).collect::<Vec<_>>())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
         rows.iter().map(refresh_from).collect()
+    }
+
+    pub(crate) async fn sessions_after(
+        &self,
+        after: Option<SessionId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Session>> {
+        // Two texts rather than `$1 IS NULL OR id > $1`, which a generic plan cannot turn
+        // into a range on the key.
+        let limit = i64::from(limit);
+        let rows = match after {
+            None => {
+                query("SELECT * FROM sessions ORDER BY id LIMIT $1")
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            Some(id) => {
+                query("SELECT * FROM sessions WHERE id > $1 ORDER BY id LIMIT $2")
+                    .bind(id.0)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(db_err)?;
+        rows.iter().map(session_from).collect()
     }
 
     /// One statement: all or nothing, in one round trip and without BEGIN/COMMIT.

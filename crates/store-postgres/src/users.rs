@@ -112,6 +112,63 @@ pub(crate) async fn assign_profiles(
     Ok(())
 }
 
+/// Users of a restore's page in one statement, one array per column, with their profile
+/// assignments in another. The target is empty: plain inserts, no upsert.
+pub(crate) async fn insert_users(
+    tx: &mut PgConnection,
+    users: &[User],
+    profiles: &[(UserId, ProfileId)],
+) -> StoreResult<()> {
+    if !users.is_empty() {
+        let texts = |f: fn(&User) -> Option<String>| users.iter().map(f).collect::<Vec<_>>();
+        let times = |f: fn(&User) -> i64| users.iter().map(f).collect::<Vec<_>>();
+        query(
+            "INSERT INTO users (id, tenant_id, kind, email, email_norm, username, username_norm,
+                                phone, status, password_hash, password_origin, store_id,
+                                created_at, updated_at, password_changed_at)
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+                                  $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+                                  $11::text[], $12::uuid[], $13::int8[], $14::int8[],
+                                  $15::int8[])",
+        )
+        .bind(users.iter().map(|u| u.id.0).collect::<Vec<_>>())
+        .bind(users.iter().map(|u| u.tenant_id.0).collect::<Vec<_>>())
+        .bind(texts(|u| Some(u.kind.as_str().to_owned())))
+        .bind(texts(|u| u.email.clone()))
+        .bind(texts(|u| u.email.as_deref().map(normalize_login)))
+        .bind(texts(|u| u.username.clone()))
+        .bind(texts(|u| u.username.as_deref().map(normalize_login)))
+        .bind(texts(|u| u.phone.clone()))
+        .bind(texts(|u| Some(u.status.as_str().to_owned())))
+        .bind(texts(|u| u.password_hash.clone()))
+        .bind(texts(|u| u.password_origin.clone()))
+        .bind(
+            users
+                .iter()
+                .map(|u| u.store_id.map(|s| s.0))
+                .collect::<Vec<_>>(),
+        )
+        .bind(times(|u| u.created_at.0))
+        .bind(times(|u| u.updated_at.0))
+        .bind(times(|u| u.password_changed_at.0))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    }
+    if !profiles.is_empty() {
+        query(
+            "INSERT INTO user_profiles (user_id, profile_id)
+             SELECT * FROM unnest($1::uuid[], $2::uuid[])",
+        )
+        .bind(profiles.iter().map(|(u, _)| u.0).collect::<Vec<_>>())
+        .bind(profiles.iter().map(|(_, p)| p.0).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
 impl PgStore {
     pub(crate) async fn insert_user(&self, user: &User, profiles: &[ProfileId]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
@@ -233,6 +290,44 @@ impl PgStore {
         .await
         .map_err(db_err)?;
         rows.iter().map(|r| get(r, "name")).collect()
+    }
+
+    pub(crate) async fn users_after(
+        &self,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<(User, Vec<ProfileId>)>> {
+        const PROFILES: &str =
+            "ARRAY(SELECT profile_id FROM user_profiles WHERE user_id = u.id ORDER BY profile_id)";
+        // Two texts, as in `sessions_after`.
+        let limit = i64::from(limit);
+        let rows = match after {
+            None => {
+                query(&format!(
+                    "SELECT u.*, {PROFILES} AS profile_ids FROM users u ORDER BY u.id LIMIT $1"
+                ))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+            }
+            Some(id) => {
+                query(&format!(
+                    "SELECT u.*, {PROFILES} AS profile_ids FROM users u WHERE u.id > $1
+                     ORDER BY u.id LIMIT $2"
+                ))
+                .bind(id.0)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+            }
+        }
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                let profiles = get::<Vec<Uuid>>(r, "profile_ids")?;
+                Ok((user_from(r)?, profiles.into_iter().map(ProfileId).collect()))
+            })
+            .collect()
     }
 
     pub(crate) async fn user_profile_ids(&self, user: UserId) -> StoreResult<Vec<ProfileId>> {

@@ -66,13 +66,16 @@ impl SqliteStore {
 
     pub(crate) async fn list_opaque_tokens(
         &self,
-        session: SessionId,
+        sessions: &[SessionId],
     ) -> StoreResult<Vec<OpaqueRecord>> {
-        let rows = query("SELECT * FROM opaque_tokens WHERE session_id = ? ORDER BY created_at")
-            .bind(session.0.to_string())
-            .fetch_all(&self.read)
-            .await
-            .map_err(db_err)?;
+        let rows = query(
+            "SELECT * FROM opaque_tokens WHERE session_id IN (SELECT value FROM json_each(?))
+             ORDER BY session_id, created_at",
+        )
+        .bind(crate::sessions::ids_json(sessions)?)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?;
         rows.iter().map(opaque_from).collect()
     }
 

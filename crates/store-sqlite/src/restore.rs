@@ -1,4 +1,4 @@
-//! Writing a whole snapshot into an empty store (`portcullis migrate-store`).
+//! Writing snapshots into an empty store, in one transaction (`portcullis migrate-store`).
 
 use crate::baskets::{insert_basket, insert_purchase};
 use crate::devices::insert_device;
@@ -10,12 +10,15 @@ use crate::opaque::insert_opaque;
 use crate::sessions::{insert_refresh, insert_session};
 use crate::users::{assign_profiles, insert_user_number, upsert_user};
 use crate::{SqliteStore, db_err};
+use async_trait::async_trait;
 use portcullis_core::session::ChangeKind;
 use portcullis_core::snapshot::Snapshot;
+use portcullis_core::store::RestoreTx;
 use portcullis_core::{StoreError, StoreResult};
+use sqlx::{Sqlite, Transaction};
 
 impl SqliteStore {
-    pub(crate) async fn restore(&self, snap: &Snapshot) -> StoreResult<()> {
+    pub(crate) async fn begin_restore(&self) -> StoreResult<Box<dyn RestoreTx>> {
         let mut tx = self.write_tx().await?;
         let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants")
             .fetch_one(&mut *tx)
@@ -26,55 +29,71 @@ impl SqliteStore {
                 "the target store already holds tenants".into(),
             ));
         }
+        Ok(Box::new(SqliteRestore { tx }))
+    }
+}
+
+/// One write transaction for the whole copy: the target is seen empty or complete.
+struct SqliteRestore {
+    tx: Transaction<'static, Sqlite>,
+}
+
+#[async_trait]
+impl RestoreTx for SqliteRestore {
+    async fn write(&mut self, snap: &Snapshot) -> StoreResult<()> {
         for t in &snap.tenants {
-            upsert_tenant(&mut tx, t).await?;
+            upsert_tenant(&mut self.tx, t).await?;
         }
         for s in &snap.storefronts {
-            upsert_storefront(&mut tx, s).await?;
+            upsert_storefront(&mut self.tx, s).await?;
         }
         for a in &snap.apps {
-            upsert_app(&mut tx, a).await?;
+            upsert_app(&mut self.tx, a).await?;
         }
         for p in &snap.profiles {
-            upsert_profile(&mut tx, p).await?;
+            upsert_profile(&mut self.tx, p).await?;
         }
         for u in &snap.users {
-            upsert_user(&mut tx, u).await?;
+            upsert_user(&mut self.tx, u).await?;
         }
         for (user, profile) in &snap.user_profiles {
-            assign_profiles(&mut tx, *user, std::slice::from_ref(profile)).await?;
+            assign_profiles(&mut self.tx, *user, std::slice::from_ref(profile)).await?;
         }
         for k in &snap.signing_keys {
-            insert_key_row(&mut tx, k).await?;
+            insert_key_row(&mut self.tx, k).await?;
         }
         for s in &snap.sessions {
-            insert_session(&mut tx, s).await?;
+            insert_session(&mut self.tx, s).await?;
             if let Some(at) = s.revoked_at {
                 // Nodes on the target learn of it from the feed, as of any revocation.
-                record_change(&mut tx, at, &ChangeKind::SessionRevoked(s.id)).await?;
+                record_change(&mut self.tx, at, &ChangeKind::SessionRevoked(s.id)).await?;
             }
         }
         for r in &snap.refresh_tokens {
-            insert_refresh(&mut tx, r).await?;
+            insert_refresh(&mut self.tx, r).await?;
         }
         for t in &snap.opaque_tokens {
-            insert_opaque(&mut tx, t).await?;
+            insert_opaque(&mut self.tx, t).await?;
         }
         for e in &snap.audit_events {
-            insert_audit(&mut tx, e).await?;
+            insert_audit(&mut self.tx, e).await?;
         }
         for (user, number) in &snap.user_numbers {
-            insert_user_number(&mut tx, *user, *number).await?;
+            insert_user_number(&mut self.tx, *user, *number).await?;
         }
         for d in &snap.devices {
-            insert_device(&mut tx, d).await?;
+            insert_device(&mut self.tx, d).await?;
         }
         for b in &snap.baskets {
-            insert_basket(&mut tx, b).await?;
+            insert_basket(&mut self.tx, b).await?;
         }
         for p in &snap.purchases {
-            insert_purchase(&mut tx, p).await?;
+            insert_purchase(&mut self.tx, p).await?;
         }
-        tx.commit().await.map_err(db_err)
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await.map_err(db_err)
     }
 }

@@ -131,14 +131,34 @@ static FIND_REFRESH: LazyLock<String> = LazyLock::new(|| {
 impl SqliteStore {
     pub(crate) async fn list_refresh_tokens(
         &self,
-        session: SessionId,
+        sessions: &[SessionId],
     ) -> StoreResult<Vec<RefreshRecord>> {
-        let rows = query("SELECT * FROM refresh_records WHERE session_id = ? ORDER BY issued_at")
-            .bind(session.0.to_string())
+        let rows = query(
+            "SELECT * FROM refresh_records
+             WHERE session_id IN (SELECT value FROM json_each(?))
+             ORDER BY session_id, issued_at",
+        )
+        .bind(ids_json(sessions)?)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(refresh_from).collect()
+    }
+
+    pub(crate) async fn sessions_after(
+        &self,
+        after: Option<SessionId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Session>> {
+        // Ids are text: '' sorts before every one of them, and `id > ?` stays a range on
+        // the key.
+        let rows = query("SELECT * FROM sessions WHERE id > ? ORDER BY id LIMIT ?")
+            .bind(after.map_or_else(String::new, |id| id.0.to_string()))
+            .bind(i64::from(limit))
             .fetch_all(&self.read)
             .await
             .map_err(db_err)?;
-        rows.iter().map(refresh_from).collect()
+        rows.iter().map(session_from).collect()
     }
 
     pub(crate) async fn create_session(&self, new: &NewSession<'_>) -> StoreResult<()> {
@@ -432,4 +452,9 @@ impl SqliteStore {
         tx.commit().await.map_err(db_err)?;
         Ok(done.rows_affected())
     }
+}
+
+/// Session ids as a JSON array, SQLite's way to bind a list (`json_each`).
+pub(crate) fn ids_json(sessions: &[SessionId]) -> StoreResult<String> {
+    crate::codec::json(&sessions.iter().map(|s| s.0.to_string()).collect::<Vec<_>>())
 }

@@ -1,6 +1,6 @@
 //! Users and their profile assignments.
 
-use crate::codec::{get, get_opt_uuid, get_parsed, get_ts, get_uuid};
+use crate::codec::{get, get_json, get_opt_uuid, get_parsed, get_ts, get_uuid};
 use crate::{SqliteStore, db_err};
 use portcullis_core::ids::{ProfileId, StorefrontId, TenantId, UserId};
 use portcullis_core::user::{User, UserKind, UserStatus, normalize_login};
@@ -228,6 +228,31 @@ impl SqliteStore {
         .await
         .map_err(db_err)?;
         rows.iter().map(|r| get(r, "name")).collect()
+    }
+
+    pub(crate) async fn users_after(
+        &self,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<(User, Vec<ProfileId>)>> {
+        // As in `sessions_after`: '' sorts before every id.
+        let rows = query(
+            "SELECT u.*, (SELECT json_group_array(profile_id) FROM
+                            (SELECT profile_id FROM user_profiles WHERE user_id = u.id
+                             ORDER BY profile_id)) AS profile_ids
+             FROM users u WHERE u.id > ? ORDER BY u.id LIMIT ?",
+        )
+        .bind(after.map_or_else(String::new, |id| id.0.to_string()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                let profiles: Vec<uuid::Uuid> = get_json(r, "profile_ids")?;
+                Ok((user_from(r)?, profiles.into_iter().map(ProfileId).collect()))
+            })
+            .collect()
     }
 
     pub(crate) async fn user_profile_ids(&self, user: UserId) -> StoreResult<Vec<ProfileId>> {
