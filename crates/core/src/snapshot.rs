@@ -106,7 +106,8 @@ impl Parts for Snapshot {
 /// Reads everything a copy of `store` needs, in parts of up to `rows` users, sessions or
 /// audit events, handed to `sink` in an order a target can write them in: the directory,
 /// users, user numbers, sessions with their tokens, devices with baskets and purchases,
-/// audit events. Sessions live at `now` only, and those the rest refers to.
+/// audit events. Of the sessions: those live at `now`, revoked ones not yet at their end,
+/// and those a purchase refers to (`live_sessions`).
 pub async fn read_in_parts(
     store: &dyn Store,
     now: Timestamp,
