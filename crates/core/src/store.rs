@@ -109,6 +109,8 @@ pub trait Store: Send + Sync + 'static {
     /// A refresh token with its session and user, read together (the refresh grant needs
     /// all three).
     async fn find_refresh(&self, hash: &SecretHash) -> StoreResult<Option<RefreshLookup>>;
+    /// `find_refresh` for several tokens in one read: those found, in any order.
+    async fn find_refreshes(&self, hashes: &[SecretHash]) -> StoreResult<Vec<RefreshLookup>>;
     /// Apply a batch of rotations in one transaction, as if one after another: for each, if
     /// its `old` token is not yet rotated, mark it rotated at `next.issued_at` with
     /// `successor`, insert `next`, touch the session and write its audit event. Exactly one
@@ -493,6 +495,12 @@ macro_rules! impl_store_by_delegation {
                 hash: &$crate::secret::SecretHash,
             ) -> $crate::store::StoreResult<Option<$crate::session::RefreshLookup>> {
                 self.find_refresh(hash).await
+            }
+            async fn find_refreshes(
+                &self,
+                hashes: &[$crate::secret::SecretHash],
+            ) -> $crate::store::StoreResult<Vec<$crate::session::RefreshLookup>> {
+                self.find_refreshes(hashes).await
             }
             async fn rotate_refresh(
                 &self,

@@ -2416,3 +2416,39 @@ pub async fn a_failed_restore_leaves_the_target_empty(store: S) {
         .expect("the target is still empty");
     tx.commit().await.unwrap();
 }
+
+/// Several refresh tokens read at once (the refresh grant's batches) come back as each would
+/// alone; unknown ones are left out.
+pub async fn refresh_tokens_read_together_as_alone(store: S) {
+    let w = world("acme");
+    store.apply_provisioning(&w.plan()).await.unwrap();
+    let mut hashes = Vec::new();
+    for name in ["alice", "bob"] {
+        let user = w.user(
+            UserKind::Customer,
+            Some(&format!("{name}@example.com")),
+            None,
+        );
+        store.insert_user(&user, &[]).await.unwrap();
+        let session = w.session(&user, T0);
+        let token = refresh(session.id, &format!("refresh-{name}"), T0);
+        store
+            .create_session(&NewSession::new(&session, Some(&token)))
+            .await
+            .unwrap();
+        hashes.push(token.hash);
+    }
+    let unknown = SecretHash::of("never-issued");
+    let mut asked = vec![hashes[1], unknown, hashes[0]];
+    let mut found = store.find_refreshes(&asked).await.unwrap();
+    found.sort_by_key(|l| l.record.hash.as_bytes().to_vec());
+    asked.retain(|h| *h != unknown);
+    asked.sort_by_key(|h| h.as_bytes().to_vec());
+    let mut alone = Vec::new();
+    for h in &asked {
+        alone.push(store.find_refresh(h).await.unwrap().unwrap());
+    }
+    assert_eq!(found, alone);
+    assert!(alone.iter().all(|l| l.user.is_some()));
+    assert!(store.find_refreshes(&[unknown]).await.unwrap().is_empty());
+}

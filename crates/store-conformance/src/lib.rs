@@ -95,6 +95,7 @@ macro_rules! conformance_tests {
             restores_keep_numbers_tokens_and_purchases,
             reads_in_parts_cover_the_store_once,
             a_failed_restore_leaves_the_target_empty,
+            refresh_tokens_read_together_as_alone,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

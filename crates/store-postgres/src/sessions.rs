@@ -53,6 +53,22 @@ fn refresh_from(row: &PgRow) -> StoreResult<RefreshRecord> {
     })
 }
 
+/// A row of `FIND_REFRESH`: the token, its session and the session's user.
+fn lookup_from(row: &PgRow) -> StoreResult<RefreshLookup> {
+    let session = session_from(row)?;
+    let user = match session.user_id {
+        Some(_) if get::<Option<String>>(row, "u_kind")?.is_some() => {
+            Some(user_from_prefixed(row, "u_")?)
+        }
+        _ => None,
+    };
+    Ok(RefreshLookup {
+        record: refresh_from(row)?,
+        session,
+        user,
+    })
+}
+
 /// Sessions in one statement, one array per column (a restore's pages).
 pub(crate) async fn insert_sessions(
     tx: &mut PgConnection,
@@ -207,6 +223,10 @@ static FIND_REFRESH: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// `FIND_REFRESH` for an array of hashes.
+static FIND_REFRESHES: LazyLock<String> =
+    LazyLock::new(|| FIND_REFRESH.replace("r.hash = $1", "r.hash = ANY($1::bytea[])"));
+
 /// A batch of rotations, given one array per column: the first of each presented token
 /// (`v`), and the audit events of those that carry one (`a`, keyed by the old token).
 /// Every step after the swap joins on what the swap returned, so losers change nothing; a
@@ -344,21 +364,24 @@ impl PgStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let session = session_from(&row)?;
-        let user = match session.user_id {
-            Some(_) if get::<Option<String>>(&row, "u_kind")?.is_some() => {
-                Some(user_from_prefixed(&row, "u_")?)
-            }
-            _ => None,
-        };
-        Ok(Some(RefreshLookup {
-            record: refresh_from(&row)?,
-            session,
-            user,
-        }))
+        row.as_ref().map(lookup_from).transpose()
+    }
+
+    pub(crate) async fn find_refreshes(
+        &self,
+        hashes: &[SecretHash],
+    ) -> StoreResult<Vec<RefreshLookup>> {
+        let rows = query(&FIND_REFRESHES)
+            .bind(
+                hashes
+                    .iter()
+                    .map(|h| h.as_bytes().to_vec())
+                    .collect::<Vec<_>>(),
+            )
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(lookup_from).collect()
     }
 
     /// A statement per step whatever the batch size (one array per column): swap, then

@@ -128,6 +128,14 @@ static FIND_REFRESH: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// `FIND_REFRESH` for a JSON array of hashes in hex (SQLite binds no arrays).
+static FIND_REFRESHES: LazyLock<String> = LazyLock::new(|| {
+    FIND_REFRESH.replace(
+        "r.hash = ?",
+        "r.hash IN (SELECT unhex(value) FROM json_each(?))",
+    )
+});
+
 impl SqliteStore {
     pub(crate) async fn list_refresh_tokens(
         &self,
@@ -210,21 +218,23 @@ impl SqliteStore {
             .fetch_optional(&self.read)
             .await
             .map_err(db_err)?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let session = session_from(&row)?;
-        let user = match session.user_id {
-            Some(_) if get::<Option<String>>(&row, "u_kind")?.is_some() => {
-                Some(user_from_prefixed(&row, "u_")?)
-            }
-            _ => None,
-        };
-        Ok(Some(RefreshLookup {
-            record: refresh_from(&row)?,
-            session,
-            user,
-        }))
+        row.as_ref().map(lookup_from).transpose()
+    }
+
+    pub(crate) async fn find_refreshes(
+        &self,
+        hashes: &[SecretHash],
+    ) -> StoreResult<Vec<RefreshLookup>> {
+        let hex: Vec<String> = hashes
+            .iter()
+            .map(|h| h.as_bytes().iter().map(|b| format!("{b:02x}")).collect())
+            .collect();
+        let rows = query(&FIND_REFRESHES)
+            .bind(crate::codec::json(&hex)?)
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(lookup_from).collect()
     }
 
     /// A statement per step whatever the batch size: swap, then insert, touch and audit for
@@ -452,6 +462,22 @@ impl SqliteStore {
         tx.commit().await.map_err(db_err)?;
         Ok(done.rows_affected())
     }
+}
+
+/// A row of `FIND_REFRESH`: the token, its session and the session's user.
+fn lookup_from(row: &SqliteRow) -> StoreResult<RefreshLookup> {
+    let session = session_from(row)?;
+    let user = match session.user_id {
+        Some(_) if get::<Option<String>>(row, "u_kind")?.is_some() => {
+            Some(user_from_prefixed(row, "u_")?)
+        }
+        _ => None,
+    };
+    Ok(RefreshLookup {
+        record: refresh_from(row)?,
+        session,
+        user,
+    })
 }
 
 /// Session ids as a JSON array, SQLite's way to bind a list (`json_each`).

@@ -13,6 +13,7 @@ mod opaque;
 mod password;
 mod profiles;
 mod refresh;
+mod refresh_reads;
 mod rotations;
 mod tokens;
 
@@ -100,6 +101,8 @@ pub struct Core {
     user_profiles: moka::sync::Cache<UserId, Arc<Vec<String>>>,
     /// Group-commits refresh-token rotations.
     rotations: rotations::RotationWriter,
+    /// Reads the refresh grant's tokens in batches.
+    refresh_reads: refresh_reads::RefreshReader,
 }
 
 impl Core {
@@ -114,6 +117,7 @@ impl Core {
         let hasher = PasswordHasher::new(&settings.hashing)?;
         let core = Core {
             rotations: rotations::RotationWriter::start(store.clone()),
+            refresh_reads: refresh_reads::RefreshReader::start(store.clone()),
             store,
             clock,
             master,

@@ -53,7 +53,7 @@ impl Core {
             record,
             session,
             user,
-        } = self.store.find_refresh(&hash).await?.ok_or_else(unknown)?;
+        } = self.refresh_reads.find(hash).await?.ok_or_else(unknown)?;
         let now = self.now();
         // Another app's token is treated as unknown: it says nothing about the other app.
         if session.app_id != app.id
