@@ -5,6 +5,7 @@
 mod admin;
 mod authorize;
 mod basket;
+mod batches;
 mod delivery;
 mod device;
 mod import;
