@@ -108,7 +108,9 @@ pub trait Store: Send + Sync + 'static {
     async fn list_sessions(&self, filter: &SessionFilter) -> StoreResult<Vec<Session>>;
     /// A refresh token with its session and user, read together (the refresh grant needs
     /// all three).
-    async fn find_refresh(&self, hash: &SecretHash) -> StoreResult<Option<RefreshLookup>>;
+    async fn find_refresh(&self, hash: &SecretHash) -> StoreResult<Option<RefreshLookup>> {
+        Ok(self.find_refreshes(std::slice::from_ref(hash)).await?.pop())
+    }
     /// `find_refresh` for several tokens in one read: those found, in any order.
     async fn find_refreshes(&self, hashes: &[SecretHash]) -> StoreResult<Vec<RefreshLookup>>;
     /// Apply a batch of rotations in one transaction, as if one after another: for each, if
@@ -489,12 +491,6 @@ macro_rules! impl_store_by_delegation {
                 filter: &$crate::session::SessionFilter,
             ) -> $crate::store::StoreResult<Vec<$crate::session::Session>> {
                 self.list_sessions(filter).await
-            }
-            async fn find_refresh(
-                &self,
-                hash: &$crate::secret::SecretHash,
-            ) -> $crate::store::StoreResult<Option<$crate::session::RefreshLookup>> {
-                self.find_refresh(hash).await
             }
             async fn find_refreshes(
                 &self,

@@ -53,7 +53,7 @@ fn refresh_from(row: &PgRow) -> StoreResult<RefreshRecord> {
     })
 }
 
-/// A row of `FIND_REFRESH`: the token, its session and the session's user.
+/// A row of `FIND_REFRESHES`: the token, its session and the session's user.
 fn lookup_from(row: &PgRow) -> StoreResult<RefreshLookup> {
     let session = session_from(row)?;
     let user = match session.user_id {
@@ -215,17 +215,13 @@ SELECT a.* FROM unnest($22::uuid[], $23::int8[], $24::uuid[], $25::uuid[], $26::
                        $27::uuid[], $28::text[], $29::text[], $30::text[]) AS a, s";
 
 /// Tokens and sessions share no column name; the user's columns are renamed.
-static FIND_REFRESH: LazyLock<String> = LazyLock::new(|| {
+static FIND_REFRESHES: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT r.*, s.*, {USER_COLUMNS_AS_U} FROM refresh_tokens r
          JOIN sessions s ON s.id = r.session_id LEFT JOIN users u ON u.id = s.user_id
-         WHERE r.hash = $1"
+         WHERE r.hash = ANY($1::bytea[])"
     )
 });
-
-/// `FIND_REFRESH` for an array of hashes.
-static FIND_REFRESHES: LazyLock<String> =
-    LazyLock::new(|| FIND_REFRESH.replace("r.hash = $1", "r.hash = ANY($1::bytea[])"));
 
 /// A batch of rotations, given one array per column: the first of each presented token
 /// (`v`), and the audit events of those that carry one (`a`, keyed by the old token).
@@ -353,18 +349,6 @@ impl PgStore {
         .await
         .map_err(db_err)?;
         rows.iter().map(session_from).collect()
-    }
-
-    pub(crate) async fn find_refresh(
-        &self,
-        hash: &SecretHash,
-    ) -> StoreResult<Option<RefreshLookup>> {
-        let row = query(&FIND_REFRESH)
-            .bind(hash.as_bytes().as_slice())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
-        row.as_ref().map(lookup_from).transpose()
     }
 
     pub(crate) async fn find_refreshes(

@@ -120,19 +120,11 @@ pub(crate) async fn insert_session(tx: &mut SqliteConnection, s: &Session) -> St
 }
 
 /// Tokens and sessions share no column name; the user's columns are renamed.
-static FIND_REFRESH: LazyLock<String> = LazyLock::new(|| {
+static FIND_REFRESHES: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT r.*, s.*, {USER_COLUMNS_AS_U} FROM refresh_records r
          JOIN sessions s ON s.id = r.session_id LEFT JOIN users u ON u.id = s.user_id
-         WHERE r.hash = ?"
-    )
-});
-
-/// `FIND_REFRESH` for a JSON array of hashes in hex (SQLite binds no arrays).
-static FIND_REFRESHES: LazyLock<String> = LazyLock::new(|| {
-    FIND_REFRESH.replace(
-        "r.hash = ?",
-        "r.hash IN (SELECT unhex(value) FROM json_each(?))",
+         WHERE r.hash IN (SELECT unhex(value) FROM json_each(?))"
     )
 });
 
@@ -207,18 +199,6 @@ impl SqliteStore {
         .await
         .map_err(db_err)?;
         rows.iter().map(session_from).collect()
-    }
-
-    pub(crate) async fn find_refresh(
-        &self,
-        hash: &SecretHash,
-    ) -> StoreResult<Option<RefreshLookup>> {
-        let row = query(&FIND_REFRESH)
-            .bind(hash.as_bytes().as_slice())
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db_err)?;
-        row.as_ref().map(lookup_from).transpose()
     }
 
     pub(crate) async fn find_refreshes(
@@ -464,7 +444,7 @@ impl SqliteStore {
     }
 }
 
-/// A row of `FIND_REFRESH`: the token, its session and the session's user.
+/// A row of `FIND_REFRESHES`: the token, its session and the session's user.
 fn lookup_from(row: &SqliteRow) -> StoreResult<RefreshLookup> {
     let session = session_from(row)?;
     let user = match session.user_id {
