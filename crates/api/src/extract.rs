@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use portcullis_core::audit::RequestContext;
@@ -35,7 +35,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
             ));
         }
         let body = body_bytes(req, state).await?;
-        crate::form::from_bytes(&body).map(Form).map_err(|e| {
+        portcullis_form::from_bytes(&body).map(Form).map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
@@ -49,7 +49,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
 /// Query parameters, parsed where the handler chooses (after the caller is known); unknown
 /// or malformed ones are refused in the API's error shape.
 pub fn parse_query<T: DeserializeOwned>(query: Option<&str>) -> Result<T, ApiError> {
-    serde_urlencoded::from_str(query.unwrap_or("")).map_err(|e| {
+    portcullis_form::from_query(query).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -164,12 +164,26 @@ impl<S: Send + Sync> FromRequestParts<S> for Bearer {
     }
 }
 
+/// The `Authorization` header alone, for the handlers that authenticate a client by HTTP
+/// Basic and need no other header: axum's `HeaderMap` extractor copies the whole map, which
+/// cost ~3 % of an introspection's CPU. It never rejects: `basic_credentials` judges the
+/// value when the handler asks, after the body has been read, as before.
+pub struct Authorization(pub Option<HeaderValue>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Authorization {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.headers.get(header::AUTHORIZATION).cloned()))
+    }
+}
+
 /// Client credentials from HTTP Basic (RFC 6749 §2.3.1: both parts form-url-encoded).
 /// `Ok(None)` when there is no Basic header.
 pub fn basic_credentials(
-    parts: &axum::http::HeaderMap,
+    authorization: Option<&HeaderValue>,
 ) -> Result<Option<(String, Zeroizing<String>)>, ApiError> {
-    let Some(value) = parts.get(header::AUTHORIZATION) else {
+    let Some(value) = authorization else {
         return Ok(None);
     };
     let bad = || ApiError::from(portcullis_core::CoreError::InvalidClient);
@@ -182,7 +196,7 @@ pub fn basic_credentials(
     let text = std::str::from_utf8(&decoded).map_err(|_| bad())?;
     let (id, secret) = text.split_once(':').ok_or_else(bad)?;
     // RFC 6749 §2.3.1: the id and secret are form-encoded before Basic encoding.
-    let id = crate::form::decode_component(id).ok_or_else(bad)?;
-    let secret = Zeroizing::new(crate::form::decode_component(secret).ok_or_else(bad)?);
+    let id = portcullis_form::decode_component(id).ok_or_else(bad)?;
+    let secret = Zeroizing::new(portcullis_form::decode_component(secret).ok_or_else(bad)?);
     Ok(Some((id, secret)))
 }

@@ -11,7 +11,6 @@ mod authorize;
 mod devices;
 pub mod error;
 mod extract;
-mod form;
 mod health;
 mod oauth;
 mod openapi;

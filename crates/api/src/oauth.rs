@@ -2,10 +2,10 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Ctx, Form, basic_credentials};
+use crate::extract::{Authorization, Ctx, Form, basic_credentials};
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::Core;
 use portcullis_core::app::ClientApp;
@@ -96,11 +96,11 @@ pub(crate) fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a 
 /// using both methods at once is refused (RFC 6749 §2.3).
 pub(crate) fn authenticate(
     core: &Core,
-    headers: &HeaderMap,
+    authorization: &Authorization,
     client_id: &Option<String>,
     client_secret: &Option<Zeroizing<String>>,
 ) -> Result<ClientApp, ApiError> {
-    if let Some((id, secret)) = basic_credentials(headers)? {
+    if let Some((id, secret)) = basic_credentials(authorization.0.as_ref())? {
         if client_secret.is_some() || client_id.as_deref().is_some_and(|c| c != id) {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -138,12 +138,12 @@ pub(crate) fn authenticate(
 )]
 pub async fn token(
     State(core): State<AppState>,
-    headers: HeaderMap,
+    authorization: Authorization,
     Ctx(ctx): Ctx,
     Form(req): Form<TokenRequest>,
 ) -> Result<Response, ApiError> {
     let grant = required(&req.grant_type, "grant_type")?;
-    let app = authenticate(&core, &headers, &req.client_id, &req.client_secret)?;
+    let app = authenticate(&core, &authorization, &req.client_id, &req.client_secret)?;
     let pair = match grant {
         "password" => {
             let login = required(&req.username, "username")?.to_owned();
@@ -320,10 +320,10 @@ impl<'a> From<&'a Introspection> for IntrospectionResponse<'a> {
 )]
 pub async fn introspect(
     State(core): State<AppState>,
-    headers: HeaderMap,
+    authorization: Authorization,
     Form(req): Form<TokenOnlyRequest>,
 ) -> Result<Response, ApiError> {
-    let app = authenticate(&core, &headers, &req.client_id, &req.client_secret)?;
+    let app = authenticate(&core, &authorization, &req.client_id, &req.client_secret)?;
     let token = required(&req.token, "token")?;
     let _hint = req.token_type_hint; // both kinds are recognised by shape
     let found = core.introspect(&app, token).await?;
@@ -352,11 +352,11 @@ pub async fn introspect(
 )]
 pub async fn revoke(
     State(core): State<AppState>,
-    headers: HeaderMap,
+    authorization: Authorization,
     Ctx(ctx): Ctx,
     Form(req): Form<TokenOnlyRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let app = authenticate(&core, &headers, &req.client_id, &req.client_secret)?;
+    let app = authenticate(&core, &authorization, &req.client_id, &req.client_secret)?;
     let token = required(&req.token, "token")?;
     core.revoke_token(&app, token, &ctx).await?;
     Ok(StatusCode::OK)

@@ -3,10 +3,10 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Bearer, Ctx, Json};
+use crate::extract::{Authorization, Bearer, Ctx, Json};
 use crate::oauth::{authenticate, required};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use portcullis_core::service::ForgotPassword;
 use portcullis_core::user::UserKind;
 use serde::{Deserialize, Serialize};
@@ -58,11 +58,11 @@ fn password(value: Option<Zeroizing<String>>, field: &str) -> Result<Zeroizing<S
 )]
 pub async fn forgot_password(
     State(core): State<AppState>,
-    headers: HeaderMap,
+    authorization: Authorization,
     Ctx(ctx): Ctx,
     Json(req): Json<ForgotPasswordRequest>,
 ) -> Result<(StatusCode, axum::Json<Accepted>), ApiError> {
-    let app = authenticate(&core, &headers, &None, &None)?;
+    let app = authenticate(&core, &authorization, &None, &None)?;
     let email = required(&req.email, "email")?.to_owned();
     let redirect_url = required(&req.redirect_url, "redirect_url")?.to_owned();
     let kind = match req.kind.as_deref() {
@@ -117,11 +117,11 @@ pub struct ResetPasswordRequest {
 )]
 pub async fn reset_password(
     State(core): State<AppState>,
-    headers: HeaderMap,
+    authorization: Authorization,
     Ctx(ctx): Ctx,
     Json(req): Json<ResetPasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let app = authenticate(&core, &headers, &None, &None)?;
+    let app = authenticate(&core, &authorization, &None, &None)?;
     let token = required(&req.token, "token")?;
     let new_password = password(req.new_password, "new_password")?;
     core.reset_password(&app, token, new_password, &ctx).await?;

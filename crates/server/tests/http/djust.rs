@@ -348,6 +348,17 @@ async fn every_error_of_the_table() {
     .await
     .unwrap();
     dj_error(resp, 400, "MISSING_TOKEN").await;
+    // A query serde cannot read is refused in DJUST's shape, not in axum's plain text.
+    let resp = dj(
+        server
+            .http
+            .get(server.url("/auth/is-token-valid?token=a&token=b")),
+        "OPERATOR",
+    )
+    .send()
+    .await
+    .unwrap();
+    dj_error(resp, 400, "MALFORMED_QUERY").await;
     assert_eq!(
         server.sessions_of("dj").await,
         0,
@@ -356,6 +367,23 @@ async fn every_error_of_the_table() {
 
     // Refresh tokens: reused after the retry window, and expired.
     let dto = seed_login(&server).await;
+    // A percent-encoded token is decoded as any query is (the usual one needs no decoding).
+    let access = dto["token"]["accessToken"].as_str().unwrap();
+    let resp = dj(
+        server.http.get(server.url(&format!(
+            "/auth/is-token-valid?token={}",
+            access.replace('.', "%2E")
+        ))),
+        "OPERATOR",
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.json::<bool>().await.unwrap(),
+        "the decoded token is valid"
+    );
     let first = dto["token"]["refreshToken"].as_str().unwrap().to_owned();
     assert_eq!(dto_refresh(&server, &first).await.status(), 200);
     tokio::time::sleep(Duration::from_millis(1200)).await;

@@ -1,4 +1,5 @@
-//! Decoding `application/x-www-form-urlencoded` bodies.
+//! Decoding `application/x-www-form-urlencoded` bodies and query strings, for the native API
+//! and the dialects alike.
 //!
 //! OAuth clients send forms whose values need no decoding at all (tokens, ids and keys are
 //! URL-safe), yet the generic decoder scans every value byte by byte twice (percent
@@ -17,6 +18,11 @@ pub fn from_bytes<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
         Some(text) => T::deserialize(MapDeserializer::new(pairs(text))).map_err(|e| e.to_string()),
         None => serde_urlencoded::from_bytes(body).map_err(|e| e.to_string()),
     }
+}
+
+/// A query string (`None`: the URI had none) as a `T`, with the same rules.
+pub fn from_query<T: DeserializeOwned>(query: Option<&str>) -> Result<T, String> {
+    from_bytes(query.unwrap_or("").as_bytes())
 }
 
 /// The body as text when decoding would not change it.
