@@ -15,6 +15,7 @@ use portcullis_core::token::TokenPair;
 use portcullis_core::user::UserKind;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::sync::Arc;
 use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
@@ -99,7 +100,7 @@ pub(crate) fn authenticate(
     authorization: &Authorization,
     client_id: &Option<String>,
     client_secret: &Option<Zeroizing<String>>,
-) -> Result<ClientApp, ApiError> {
+) -> Result<Arc<ClientApp>, ApiError> {
     if let Some((id, secret)) = basic_credentials(authorization.0.as_ref())? {
         if client_secret.is_some() || client_id.as_deref().is_some_and(|c| c != id) {
             return Err(ApiError::new(

@@ -17,7 +17,8 @@ pub struct Directory {
     by_slug: HashMap<String, TenantId>,
     by_brand_url: HashMap<String, TenantId>,
     stores: HashMap<TenantId, Vec<Storefront>>,
-    apps: HashMap<AppId, ClientApp>,
+    // Shared, as tenants are: every authenticated request holds its app.
+    apps: HashMap<AppId, Arc<ClientApp>>,
     by_client_id: HashMap<String, AppId>,
     by_key_hash: HashMap<SecretHash, AppId>,
     /// Each tenant's profiles, compiled for the rights engine.
@@ -40,7 +41,7 @@ impl Directory {
         for a in apps {
             d.by_client_id.insert(a.client_id.clone(), a.id);
             d.by_key_hash.insert(a.key_hash, a.id);
-            d.apps.insert(a.id, a);
+            d.apps.insert(a.id, Arc::new(a));
         }
         d
     }
@@ -57,11 +58,15 @@ impl Directory {
     }
 
     /// The compiled profiles of a tenant with these names (unknown names are skipped).
-    pub fn rule_sets(&self, tenant: TenantId, names: &[String]) -> Vec<Arc<RuleSet>> {
-        let Some(all) = self.rules.get(&tenant) else {
-            return Vec::new();
-        };
-        names.iter().filter_map(|n| all.get(n).cloned()).collect()
+    pub fn rule_sets<'a>(
+        &'a self,
+        tenant: TenantId,
+        names: &'a [String],
+    ) -> impl Iterator<Item = &'a RuleSet> {
+        let all = self.rules.get(&tenant);
+        names
+            .iter()
+            .filter_map(move |n| all.and_then(|all| all.get(n)).map(Arc::as_ref))
     }
 
     pub fn tenant(&self, id: TenantId) -> Option<&Arc<Tenant>> {
@@ -78,21 +83,21 @@ impl Directory {
     pub fn tenants(&self) -> impl Iterator<Item = &Arc<Tenant>> {
         self.tenants.values()
     }
-    pub fn app(&self, id: AppId) -> Option<&ClientApp> {
+    pub fn app(&self, id: AppId) -> Option<&Arc<ClientApp>> {
         self.apps.get(&id)
     }
-    pub fn app_by_client_id(&self, client_id: &str) -> Option<&ClientApp> {
+    pub fn app_by_client_id(&self, client_id: &str) -> Option<&Arc<ClientApp>> {
         self.by_client_id
             .get(client_id)
             .and_then(|id| self.apps.get(id))
     }
     /// The app whose API key hashes to `hash`. Lookup by hash, so no comparison of secrets.
-    pub fn app_by_key_hash(&self, hash: &SecretHash) -> Option<&ClientApp> {
+    pub fn app_by_key_hash(&self, hash: &SecretHash) -> Option<&Arc<ClientApp>> {
         self.by_key_hash.get(hash).and_then(|id| self.apps.get(id))
     }
     /// The tenant's enabled apps, by client id.
-    pub fn apps_of(&self, tenant: TenantId) -> Vec<&ClientApp> {
-        let mut apps: Vec<&ClientApp> = self
+    pub fn apps_of(&self, tenant: TenantId) -> Vec<&Arc<ClientApp>> {
+        let mut apps: Vec<&Arc<ClientApp>> = self
             .apps
             .values()
             .filter(|a| a.tenant_id == tenant && a.enabled)

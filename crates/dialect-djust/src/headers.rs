@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// `dj-api-key` (401).
 pub struct Dj {
     pub kind: UserKind,
-    pub app: ClientApp,
+    pub app: Arc<ClientApp>,
     pub store: Option<String>,
     pub store_view: Option<String>,
     pub ctx: RequestContext,

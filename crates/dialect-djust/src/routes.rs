@@ -137,14 +137,11 @@ pub async fn is_token_valid(
         .token
         .filter(|t| !t.is_empty())
         .ok_or_else(|| DjError::bad_request("missing_token", "the token parameter is required"))?;
-    let tenant = core
-        .directory()
-        .tenant(dj.app.tenant_id)
-        .map(|t| t.slug.clone())
-        .unwrap_or_default();
+    let dir = core.directory();
+    let tenant = dir.tenant(dj.app.tenant_id).map(|t| t.slug.as_str());
     let valid = core
         .validate_access(&token)
-        .is_ok_and(|c| c.tenant == tenant);
+        .is_ok_and(|c| Some(c.tenant.as_str()) == tenant);
     Ok(axum::Json(valid))
 }
 

@@ -29,7 +29,7 @@ fn header_str<'a>(headers: &'a HeaderMap, names: &[&str]) -> Option<&'a str> {
 /// The brand (tenant) of a request and the app its users log in through.
 pub struct Brand {
     pub tenant: Arc<Tenant>,
-    pub app: ClientApp,
+    pub app: Arc<ClientApp>,
     pub ctx: RequestContext,
 }
 

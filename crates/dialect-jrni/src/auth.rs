@@ -29,7 +29,7 @@ fn is_jrni_role(role: &str) -> bool {
 /// A request from a known app: `App-Id` present and known, else 401.
 #[derive(Clone)]
 pub struct App {
-    pub app: ClientApp,
+    pub app: Arc<ClientApp>,
     pub ctx: RequestContext,
 }
 
@@ -54,7 +54,7 @@ impl FromRequestParts<Arc<Core>> for App {
 
 /// A request with a valid `Auth-Token` of the same tenant as its `App-Id`, else 401.
 pub struct Authed {
-    pub app: ClientApp,
+    pub app: Arc<ClientApp>,
     pub grant: OpaqueGrant,
     pub ctx: RequestContext,
 }

@@ -84,7 +84,7 @@ fn tenant(state: &OlState, headers: &HeaderMap) -> Result<Arc<Tenant>, OlError> 
 }
 
 /// The tenant's app that logs in `kind` users with passwords (the first by client id).
-fn app_for(state: &OlState, tenant: &Tenant, kind: UserKind) -> Result<ClientApp, OlError> {
+fn app_for(state: &OlState, tenant: &Tenant, kind: UserKind) -> Result<Arc<ClientApp>, OlError> {
     state
         .core
         .directory()

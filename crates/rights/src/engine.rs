@@ -6,6 +6,7 @@
 //! every method; `none` and unmatched routes deny.
 
 use crate::rules::{Right, RouteRule};
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,7 +49,7 @@ impl CompiledRule {
         }
     }
 
-    fn matches(&self, method: &str, path: &[String]) -> bool {
+    fn matches(&self, method: &str, path: &[Cow<'_, str>]) -> bool {
         if let Some(methods) = &self.methods
             && !methods.iter().any(|m| m.eq_ignore_ascii_case(method))
         {
@@ -105,7 +106,7 @@ impl RuleSet {
     }
 
     /// The most specific rule matching the request, if any.
-    fn rule_for(&self, method: &str, path: &[String]) -> Option<&CompiledRule> {
+    fn rule_for(&self, method: &str, path: &[Cow<'_, str>]) -> Option<&CompiledRule> {
         self.rules.iter().find(|r| r.matches(method, path))
     }
 }
@@ -126,11 +127,12 @@ pub struct Decision {
 /// segments ignored. A path that is not absolute, has `.` or `..` segments (plain or encoded),
 /// an encoded `/`, bad percent-encoding or a NUL gets `None`: never matched, always denied,
 /// since the server behind may resolve it to another route than the one decided on.
-pub fn path_segments(path: &str) -> Option<Vec<String>> {
+pub fn path_segments(path: &str) -> Option<Vec<Cow<'_, str>>> {
     let path = path.split(['?', '#']).next().unwrap_or_default();
     if !path.starts_with('/') {
         return None;
     }
+    // Borrowed unless percent-encoded: forward-auth splits a path on every request.
     let mut segs = Vec::new();
     for raw in path.split('/').filter(|s| !s.is_empty()) {
         let seg = percent_decode(raw)?;
@@ -143,9 +145,9 @@ pub fn path_segments(path: &str) -> Option<Vec<String>> {
     Some(segs)
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+fn percent_decode(s: &str) -> Option<Cow<'_, str>> {
     if !s.contains('%') {
-        return Some(s.to_owned());
+        return Some(Cow::Borrowed(s));
     }
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -160,7 +162,41 @@ fn percent_decode(s: &str) -> Option<String> {
             i += 1;
         }
     }
-    String::from_utf8(out).ok()
+    String::from_utf8(out).ok().map(Cow::Owned)
+}
+
+/// The rule deciding a request: of each profile its most specific matching rule, and of
+/// those the highest right (the first listed among equals). `None` when none matches.
+fn deciding_rule<'a>(
+    profiles: impl IntoIterator<Item = &'a RuleSet>,
+    method: &str,
+    segs: &[Cow<'_, str>],
+) -> Option<(&'a RuleSet, &'a CompiledRule)> {
+    let mut best: Option<(&RuleSet, &CompiledRule)> = None;
+    for set in profiles {
+        if let Some(rule) = set.rule_for(method, segs) {
+            let better = match best {
+                None => true,
+                Some((_, b)) => rule.right.cmp(&b.right) == Ordering::Greater,
+            };
+            if better {
+                best = Some((set, rule));
+            }
+        }
+    }
+    best
+}
+
+/// Whether the request is allowed: [`decide`]'s `allowed` without the reason, profile and
+/// rule it writes out (forward-auth needs those only to explain a denial).
+pub fn allows<'a>(
+    profiles: impl IntoIterator<Item = &'a RuleSet>,
+    method: &str,
+    path: &str,
+) -> bool {
+    path_segments(path)
+        .and_then(|segs| deciding_rule(profiles, method, &segs))
+        .is_some_and(|(_, rule)| rule.right.permits(method))
 }
 
 /// Decides a request against the rule sets of the caller's profiles.
@@ -179,19 +215,7 @@ pub fn decide<'a>(
     let Some(segs) = path_segments(path) else {
         return deny("the path is not a plain absolute path");
     };
-    let mut best: Option<(&RuleSet, &CompiledRule)> = None;
-    for set in profiles {
-        if let Some(rule) = set.rule_for(method, &segs) {
-            let better = match best {
-                None => true,
-                Some((_, b)) => rule.right.cmp(&b.right) == Ordering::Greater,
-            };
-            if better {
-                best = Some((set, rule));
-            }
-        }
-    }
-    let Some((set, rule)) = best else {
+    let Some((set, rule)) = deciding_rule(profiles, method, &segs) else {
         return deny("no rule of the caller's profiles matches this route");
     };
     let allowed = rule.right.permits(method);
@@ -277,6 +301,7 @@ mod tests {
         for (method, path, allowed) in cases {
             let d = decide([&buyer], method, path);
             assert_eq!(d.allowed, allowed, "{method} {path}: {}", d.reason);
+            assert_eq!(allows([&buyer], method, path), allowed, "{method} {path}");
         }
         let d = decide([&buyer], "POST", "/v1/orders/42");
         assert_eq!(d.rule.as_deref(), Some("/v1/orders/**"));
@@ -367,6 +392,27 @@ mod tests {
             let both = decide([&pa, &pb], m, &path);
             prop_assert_eq!(both.allowed, da.allowed || db.allowed);
             prop_assert_eq!(both.right, da.right.max(db.right));
+        }
+
+        /// `allows` answers as `decide` does, whatever the profiles, method and path
+        /// (encoded, dotted and relative paths included).
+        #[test]
+        fn allows_agrees_with_decide(
+            a in prop::collection::vec((route(), right()), 0..5),
+            b in prop::collection::vec((route(), right()), 0..5),
+            path in prop::collection::vec(
+                prop_oneof![Just("a"), Just("b"), Just("%61"), Just(".."), Just("%zz"), Just("")],
+                0..5,
+            ),
+            absolute in any::<bool>(),
+            m in method(),
+        ) {
+            let ra: Vec<_> = a.iter().map(|(r, x)| (r.as_str(), *x, None)).collect();
+            let rb: Vec<_> = b.iter().map(|(r, x)| (r.as_str(), *x, None)).collect();
+            let pa = profile("a", &ra);
+            let pb = profile("b", &rb);
+            let path = format!("{}{}", if absolute { "/" } else { "" }, path.join("/"));
+            prop_assert_eq!(allows([&pa, &pb], m, &path), decide([&pa, &pb], m, &path).allowed);
         }
 
         /// A route no rule matches is denied, whatever the method.

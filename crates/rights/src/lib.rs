@@ -8,5 +8,5 @@
 mod engine;
 mod rules;
 
-pub use engine::{Decision, RuleSet, decide, path_segments};
+pub use engine::{Decision, RuleSet, allows, decide, path_segments};
 pub use rules::{Right, RouteRule, validate_method, validate_name, validate_route, validate_rules};

@@ -42,7 +42,7 @@ async fn core_with_clock(
 }
 
 /// A core on a new SQLite file in `dir`, with one customer and an app that may refresh.
-async fn setup(dir: &tempfile::TempDir) -> (Arc<Core>, Arc<dyn Store>, ClientApp) {
+async fn setup(dir: &tempfile::TempDir) -> (Arc<Core>, Arc<dyn Store>, Arc<ClientApp>) {
     let clock = Arc::new(FixedClock::new(Timestamp::from_secs(NOW)));
     setup_with_clock(dir, clock).await
 }
@@ -50,7 +50,7 @@ async fn setup(dir: &tempfile::TempDir) -> (Arc<Core>, Arc<dyn Store>, ClientApp
 async fn setup_with_clock(
     dir: &tempfile::TempDir,
     clock: Arc<FixedClock>,
-) -> (Arc<Core>, Arc<dyn Store>, ClientApp) {
+) -> (Arc<Core>, Arc<dyn Store>, Arc<ClientApp>) {
     let (core, store) = core_with_clock(&dir.path().join("r.db"), clock).await;
     let doc: ProvisioningDoc = serde_json::from_value(serde_json::json!({
         "version": 1,

@@ -148,7 +148,7 @@ pub struct TokenOptions<'a> {
 
 impl Core {
     /// Authenticate an app by client id and API key. Every failure is the same error.
-    pub fn authenticate_client(&self, client_id: &str, secret: &str) -> CoreResult<ClientApp> {
+    pub fn authenticate_client(&self, client_id: &str, secret: &str) -> CoreResult<Arc<ClientApp>> {
         let dir = self.directory();
         let presented = SecretHash::of(secret);
         let app = dir
@@ -163,7 +163,7 @@ impl Core {
 
     /// Identify an app by its public client id alone (JRNI `App-Id`): the app names the
     /// tenant; users still prove who they are.
-    pub fn app_by_client_id(&self, client_id: &str) -> CoreResult<ClientApp> {
+    pub fn app_by_client_id(&self, client_id: &str) -> CoreResult<Arc<ClientApp>> {
         let dir = self.directory();
         let app = dir
             .app_by_client_id(client_id)
@@ -176,7 +176,7 @@ impl Core {
     }
 
     /// Authenticate an app by its API key alone (dialects that send only the key).
-    pub fn app_by_api_key(&self, key: &str) -> CoreResult<ClientApp> {
+    pub fn app_by_api_key(&self, key: &str) -> CoreResult<Arc<ClientApp>> {
         let dir = self.directory();
         let app = dir
             .app_by_key_hash(&SecretHash::of(key))
@@ -313,7 +313,7 @@ impl Core {
         &self,
         brand_url: &str,
         preferred: Option<&str>,
-    ) -> CoreResult<(Arc<Tenant>, ClientApp)> {
+    ) -> CoreResult<(Arc<Tenant>, Arc<ClientApp>)> {
         let host = crate::tenant::brand_host(brand_url);
         let dir = self.directory();
         let tenant = dir
@@ -331,7 +331,7 @@ impl Core {
             .ok_or_else(|| {
                 CoreError::UnauthorizedClient("the brand has no app for user logins".into())
             })?;
-        Ok((tenant.clone(), (*app).clone()))
+        Ok((tenant.clone(), Arc::clone(app)))
     }
 
     /// Opens an account again before its window ends (an operator's unlock), and with `ip`

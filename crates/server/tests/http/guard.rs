@@ -56,6 +56,14 @@ async fn the_example_service_is_guarded() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 403);
+    // The denial says which rule refused it.
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "forbidden");
+    let why = body["error_description"].as_str().unwrap();
+    assert!(
+        why.contains("grants only read") && why.contains("not PUT"),
+        "{why}"
+    );
     // No token, a forged one, an `alg: none` one: 401.
     let resp = http
         .get(format!("{orders}/v1/orders/42"))
