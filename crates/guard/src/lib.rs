@@ -124,9 +124,16 @@ impl Guard {
     /// Whether `identity` may make `method path`, by the rules this guard was given; without
     /// rules every verified caller may.
     pub fn decide(&self, identity: &Identity, method: &str, path: &str) -> Option<Decision> {
+        Some(decide(self.rule_sets(identity)?, method, path))
+    }
+
+    /// The compiled profiles of `identity`, or `None` when this guard was given no rules.
+    fn rule_sets<'a>(
+        &'a self,
+        identity: &'a Identity,
+    ) -> Option<impl Iterator<Item = &'a RuleSet>> {
         let rules = self.inner.rules.as_ref()?;
-        let sets = identity.profiles.iter().filter_map(|p| rules.get(p));
-        Some(decide(sets, method, path))
+        Some(identity.profiles.iter().filter_map(|p| rules.get(p)))
     }
 
     /// Verifies and decides a request: what [`GuardLayer`] does.
@@ -137,13 +144,12 @@ impl Guard {
         path: &str,
     ) -> Result<Identity, GuardError> {
         let identity = self.verify(token.ok_or(GuardError::Missing)?).await?;
-        let Some(rules) = self.inner.rules.as_ref() else {
-            return Ok(identity);
-        };
         // The reason is written out only for a denial: most requests pass.
-        let sets = || identity.profiles.iter().filter_map(|p| rules.get(p));
-        if !allows(sets(), method, path) {
-            return Err(GuardError::Forbidden(decide(sets(), method, path).reason));
+        if let Some(sets) = self.rule_sets(&identity)
+            && !allows(sets, method, path)
+            && let Some(d) = self.decide(&identity, method, path)
+        {
+            return Err(GuardError::Forbidden(d.reason));
         }
         Ok(identity)
     }
