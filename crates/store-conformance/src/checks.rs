@@ -2452,3 +2452,50 @@ pub async fn refresh_tokens_read_together_as_alone(store: S) {
     assert!(alone.iter().all(|l| l.user.is_some()));
     assert!(store.find_refreshes(&[unknown]).await.unwrap().is_empty());
 }
+
+/// A write whose caller goes away part-way (a client that hangs up, a request that times
+/// out) happens entirely or not at all, and leaves the store writable: the writes after it
+/// commit. The abandoned writes stop after every number of polls up to a few dozen, so that
+/// one of them stops between a transaction's BEGIN and what follows it.
+pub async fn abandoned_writes_leave_the_store_writable(store: S) {
+    let w = world("acme");
+    store.apply_provisioning(&w.plan()).await.unwrap();
+    for polls in 0..120 {
+        let abandoned = w.user(
+            UserKind::Customer,
+            Some(&format!("gone{polls}@example.com")),
+            None,
+        );
+        {
+            let mut write = std::pin::pin!(store.insert_user(&abandoned, &[]));
+            for _ in 0..polls / 3 {
+                if poll_once(write.as_mut()).await.is_ready() {
+                    break;
+                }
+                // Let the driver's threads move on between polls, by a varying amount.
+                for _ in 0..polls % 3 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+        let next = w.user(
+            UserKind::Customer,
+            Some(&format!("next{polls}@example.com")),
+            None,
+        );
+        tokio::time::timeout(secs(10), store.insert_user(&next, &[]))
+            .await
+            .unwrap_or_else(|_| panic!("a write after the one abandoned at {polls} polls hung"))
+            .unwrap_or_else(|e| panic!("a write after the one abandoned at {polls} polls: {e}"));
+        let written = store.get_user(abandoned.id).await.unwrap();
+        assert!(
+            written.is_none() || written.as_ref() == Some(&abandoned),
+            "all or nothing"
+        );
+    }
+}
+
+/// Polls a future once, as a caller that is about to give up on it would.
+async fn poll_once<F: std::future::Future + Unpin>(mut f: F) -> std::task::Poll<F::Output> {
+    std::future::poll_fn(|cx| std::task::Poll::Ready(std::pin::Pin::new(&mut f).poll(cx))).await
+}

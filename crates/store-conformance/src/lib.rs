@@ -96,6 +96,7 @@ macro_rules! conformance_tests {
             reads_in_parts_cover_the_store_once,
             a_failed_restore_leaves_the_target_empty,
             refresh_tokens_read_together_as_alone,
+            abandoned_writes_leave_the_store_writable,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

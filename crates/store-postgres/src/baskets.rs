@@ -96,7 +96,7 @@ impl PgStore {
         b: &Basket,
         guest: Option<(&Session, &OpaqueRecord)>,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin().await?;
         if let Some((session, token)) = guest {
             insert_session(&mut tx, session).await?;
             insert_opaque(&mut tx, token).await?;
@@ -147,7 +147,7 @@ impl PgStore {
         item: &serde_json::Value,
         _at: Timestamp,
     ) -> StoreResult<Option<Basket>> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin().await?;
         let row =
             query("SELECT * FROM baskets WHERE id = $1 AND checked_out_at IS NULL FOR UPDATE")
                 .bind(id.0)
@@ -168,7 +168,7 @@ impl PgStore {
     }
 
     pub(crate) async fn checkout_basket(&self, id: BasketId, p: &Purchase) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin().await?;
         let done = query(
             "UPDATE baskets SET checked_out_at = $1 WHERE id = $2 AND checked_out_at IS NULL",
         )

@@ -172,14 +172,14 @@ impl PgStore {
         key: &StoredKey,
         retire_previous_at: Timestamp,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin().await?;
         insert_key(&mut tx, key, retire_previous_at).await?;
         record_change(&mut tx, key.created_at, &ChangeKind::KeysChanged).await?;
         tx.commit().await.map_err(db_err)
     }
 
     pub(crate) async fn apply_provisioning(&self, plan: &ProvisionPlan) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin().await?;
         for t in &plan.tenants {
             upsert_tenant(&mut tx, t).await?;
         }

@@ -18,7 +18,7 @@ mod sessions;
 mod store;
 mod users;
 
-use portcullis_core::StoreError;
+use portcullis_core::{StoreError, StoreResult};
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use std::str::FromStr;
@@ -113,6 +113,20 @@ impl PgStore {
     pub async fn close(&self) {
         self.listener.abort();
         self.pool.close().await;
+    }
+
+    /// A transaction, begun by a task of its own, because sqlx's `begin` is not safe to
+    /// abandon: it counts the transaction as open only once BEGIN's answer is read. A caller
+    /// that went away in between (a client hanging up, a timeout) left the pooled connection
+    /// inside a transaction that nothing would end, and the statements of its next users ran
+    /// in it, uncommitted, holding their locks. The task always finishes; a transaction its
+    /// caller no longer waits for is dropped, which rolls it back.
+    pub(crate) async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+        let pool = self.pool.clone();
+        tokio::spawn(async move { pool.begin().await })
+            .await
+            .map_err(|e| StoreError::Internal(format!("beginning a transaction: {e}")))?
+            .map_err(db_err)
     }
 }
 

@@ -53,7 +53,7 @@ impl PgStore {
         s: &Session,
         t: &OpaqueRecord,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin().await?;
         insert_session(&mut tx, s).await?;
         insert_opaque(&mut tx, t).await?;
         tx.commit().await.map_err(db_err)

@@ -66,7 +66,7 @@ impl PgStore {
         m: &OutboxMessage,
         limits: &[(Timestamp, u32)],
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin().await?;
         // One address at a time, so concurrent requests cannot all pass the limit.
         query("SELECT pg_advisory_xact_lock(hashtext($1))")
             .bind(&m.to)
@@ -143,7 +143,7 @@ impl PgStore {
         new_hash: &str,
         at: Timestamp,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin().await?;
         let row = query(
             "UPDATE password_resets SET used_at = $1 WHERE hash = $2 AND used_at IS NULL AND voided_at IS NULL
              RETURNING user_id",

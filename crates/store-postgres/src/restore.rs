@@ -19,7 +19,7 @@ use sqlx::{Postgres, Transaction};
 
 impl PgStore {
     pub(crate) async fn begin_restore(&self) -> StoreResult<Box<dyn RestoreTx>> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin().await?;
         let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants")
             .fetch_one(&mut *tx)
             .await

@@ -460,7 +460,7 @@ impl PgStore {
         at: Timestamp,
         reason: &str,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin().await?;
         let done = revoke_in(&mut tx, id, at, reason).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(done)
@@ -472,7 +472,7 @@ impl PgStore {
         at: Timestamp,
         reason: &str,
     ) -> StoreResult<Vec<SessionId>> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin().await?;
         let rows = query("SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL")
             .bind(user.0)
             .fetch_all(&mut *tx)

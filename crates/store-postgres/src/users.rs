@@ -171,7 +171,7 @@ pub(crate) async fn insert_users(
 
 impl PgStore {
     pub(crate) async fn insert_user(&self, user: &User, profiles: &[ProfileId]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin().await?;
         let exists = query("SELECT 1 FROM users WHERE id = $1")
             .bind(user.id.0)
             .fetch_optional(&mut *tx)
@@ -236,7 +236,7 @@ impl PgStore {
         expected: Option<&str>,
         at: Timestamp,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin().await?;
         let done = query(
             "UPDATE users SET password_hash = $1, updated_at = $2,
                  password_origin = CASE WHEN $4 IS NULL THEN NULL ELSE password_origin END,

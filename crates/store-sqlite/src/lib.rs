@@ -79,10 +79,18 @@ impl SqliteStore {
     /// IMMEDIATE`). A deferred one that reads first cannot wait when it comes to write: while
     /// another process writes the file (the command line beside a live server), SQLite
     /// answers SQLITE_BUSY at once instead of waiting out the busy timeout.
+    ///
+    /// Begun by a task of its own, because sqlx's `begin_with` is not safe to abandon: it
+    /// awaits once more after SQLite has begun the transaction and before it hands out the
+    /// `Transaction` that would end it. A caller that went away at that moment (a client
+    /// hanging up, a timeout) left the one writing connection inside a transaction nothing
+    /// would end, holding the write lock, and every later write failed. The task always
+    /// finishes; a transaction its caller no longer waits for is dropped, which rolls it back.
     pub(crate) async fn write_tx(&self) -> StoreResult<sqlx::Transaction<'static, Sqlite>> {
-        self.write
-            .begin_with("BEGIN IMMEDIATE")
+        let pool = self.write.clone();
+        tokio::spawn(async move { pool.begin_with("BEGIN IMMEDIATE").await })
             .await
+            .map_err(|e| StoreError::Internal(format!("beginning a transaction: {e}")))?
             .map_err(db_err)
     }
 }
