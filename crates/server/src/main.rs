@@ -3,6 +3,7 @@
 mod admin;
 mod cli;
 mod client_ip;
+mod completion;
 mod config;
 mod demo;
 mod master_key;

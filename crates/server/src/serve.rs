@@ -198,7 +198,10 @@ fn with_middleware(app: axum::Router, settings: &Settings) -> anyhow::Result<axu
         ))
         .layer(axum::extract::DefaultBodyLimit::max(
             settings.http.body_limit,
-        ));
+        ))
+        // Inside the timeout and panic layers: a timeout ends the wait, not the work, and a
+        // panic in the work still reaches the panic layer.
+        .layer(crate::completion::RunToCompletionLayer);
     Ok(app.layer(stack))
 }
 

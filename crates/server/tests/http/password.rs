@@ -454,11 +454,68 @@ async fn demo_mode_writes_emails_to_files() {
     .await;
 }
 
+/// A client that hangs up while its request is being served does not stop the change
+/// half-way: the password changes, the other sessions end and the change is audited, as if
+/// it had waited for the answer. hyper drops a request's future when it reads the client's
+/// end of the connection; argon2id with 16 passes keeps the change busy long enough for the
+/// hang-up to come in the middle of it.
+async fn a_change_whose_client_hangs_up_is_carried_out_in_full() {
+    use tokio::io::AsyncWriteExt;
+    let setup = Setup {
+        env: vec![("PORTCULLIS_HASHING__ITERATIONS", "16".into())],
+        ..Setup::default()
+    };
+    let server = Server::with_setup(ACME, setup).await;
+    let tokens = server.login_alice().await;
+    let other = server.login_alice().await;
+    let body = json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD}).to_string();
+    let request = format!(
+        "POST /v1/password/change HTTP/1.1\r\nHost: portcullis\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        tokens["access_token"].as_str().unwrap(),
+        body.len()
+    );
+    let mut socket = tokio::net::TcpStream::connect(server.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    socket.write_all(request.as_bytes()).await.unwrap();
+    // Long enough for the request to be read, well within its two hashes (verify the
+    // current password, hash the new one).
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    socket.shutdown().await.unwrap();
+    drop(socket);
+
+    let audited = || async {
+        let out = server
+            .cli(&["audit", "--action", "password.changed", "--json"])
+            .await;
+        assert!(out.ok, "{}", out.stderr);
+        out.stdout.lines().count() == 1 // one JSON event per line
+    };
+    eventually("the change's audit event", audited).await;
+    assert_eq!(
+        server
+            .login("alice@example.com", NEW_PASSWORD)
+            .await
+            .status(),
+        200,
+        "the new password is set"
+    );
+    assert_eq!(
+        server
+            .introspect(other["access_token"].as_str().unwrap())
+            .await["active"],
+        false,
+        "the other sessions ended"
+    );
+}
+
 crate::on_both_stores!(
     reset_by_email_end_to_end,
     forgot_password_tells_nothing_and_refuses_bad_input,
     a_newer_link_or_a_password_change_voids_older_links,
     an_email_survives_a_crash_and_a_mail_outage,
+    a_change_whose_client_hangs_up_is_carried_out_in_full,
 );
 
 /// An operator sees a message that gave up, sends it again once SMTP is back, and purges it.
