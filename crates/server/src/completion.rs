@@ -4,7 +4,8 @@
 //! when time is up. Dropped between two of its writes, a password change would leave the new
 //! password set and the other sessions alive, and any action could lose its audit event. So
 //! such a request runs in a task of its own, which the request's future only waits for:
-//! dropping the wait does not stop the work.
+//! dropping the wait does not stop the work. The tasks are tracked, so that a server
+//! shutting down waits for them too (`serve.rs`), not only for the connections still open.
 
 use axum::extract::Request;
 use axum::http::{Method, StatusCode};
@@ -14,23 +15,30 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-/// Wraps the routes: see the module's documentation.
-#[derive(Clone, Copy, Default)]
-pub struct RunToCompletionLayer;
+/// Wraps the routes: see the module's documentation. `tasks` counts the requests' tasks.
+#[derive(Clone)]
+pub struct RunToCompletionLayer {
+    pub tasks: TaskTracker,
+}
 
 impl<S> tower::Layer<S> for RunToCompletionLayer {
     type Service = RunToCompletion<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RunToCompletion { inner }
+        RunToCompletion {
+            inner,
+            tasks: self.tasks.clone(),
+        }
     }
 }
 
 #[derive(Clone)]
 pub struct RunToCompletion<S> {
     inner: S,
+    tasks: TaskTracker,
 }
 
 impl<S> tower::Service<Request> for RunToCompletion<S>
@@ -51,7 +59,7 @@ where
             return Either::Left(self.inner.call(req));
         }
         let work = self.inner.call(req).in_current_span();
-        Either::Right(Detached(tokio::spawn(work)))
+        Either::Right(Detached(self.tasks.spawn(work)))
     }
 }
 

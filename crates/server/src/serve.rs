@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
+use tokio_util::task::TaskTracker;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -48,7 +49,12 @@ pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
     if demo {
         crate::demo::install(&core, addr).await?;
     }
-    let app = with_middleware(app_router(core.clone(), &settings)?, &settings)?;
+    let requests = TaskTracker::new();
+    let app = with_middleware(
+        app_router(core.clone(), &settings)?,
+        &settings,
+        requests.clone(),
+    )?;
     let metrics = match &settings.metrics.listen {
         Some(at) => {
             let listener = TcpListener::bind(at)
@@ -82,7 +88,15 @@ pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
 
     let grace = settings.http.shutdown_grace;
     tokio::select! {
-        result = server.into_future() => result?,
+        result = async {
+            server.into_future().await?;
+            // The connections are closed, but a change whose client hung up may still be
+            // running in its task (completion.rs): the process must not end under it.
+            requests.close();
+            requests.wait().await;
+            core.finish_background_work().await;
+            Ok::<_, std::io::Error>(())
+        } => result?,
         _ = async {
             shutdown_signal().await;
             tracing::info!("shutting down: finishing requests in flight");
@@ -165,7 +179,11 @@ async fn sync_loop(core: Arc<Core>, changes: Option<Arc<Notify>>) {
 /// Every route's middleware, outermost first, applied as one layer: each `Router::layer`
 /// call wraps every route again (a boxed service and a boxed future per request and per
 /// call), which showed in the profile of token validation.
-fn with_middleware(app: axum::Router, settings: &Settings) -> anyhow::Result<axum::Router> {
+fn with_middleware(
+    app: axum::Router,
+    settings: &Settings,
+    requests: TaskTracker,
+) -> anyhow::Result<axum::Router> {
     // Outermost: every layer and handler sees the client's address, not the proxy's.
     let trusted = settings.http.trusted_proxies()?;
     let client_ip = (!trusted.is_empty()).then(|| {
@@ -201,7 +219,7 @@ fn with_middleware(app: axum::Router, settings: &Settings) -> anyhow::Result<axu
         ))
         // Inside the timeout and panic layers: a timeout ends the wait, not the work, and a
         // panic in the work still reaches the panic layer.
-        .layer(crate::completion::RunToCompletionLayer);
+        .layer(crate::completion::RunToCompletionLayer { tasks: requests });
     Ok(app.layer(stack))
 }
 

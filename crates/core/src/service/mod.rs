@@ -44,6 +44,7 @@ use arc_swap::ArcSwap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
+use tokio_util::task::TaskTracker;
 
 /// Settings of the core that are not per tenant.
 #[derive(Clone, Debug)]
@@ -104,6 +105,9 @@ pub struct Core {
     rotations: rotations::RotationWriter,
     /// Reads the refresh grant's tokens in batches.
     refresh_reads: refresh_reads::RefreshReader,
+    /// Work a request starts and does not wait for (queueing a reset e-mail), which a node
+    /// shutting down finishes first.
+    background: TaskTracker,
 }
 
 impl Core {
@@ -137,6 +141,7 @@ impl Core {
                 .build(),
             directory_stale: std::sync::atomic::AtomicBool::new(false),
             keys_stale: std::sync::atomic::AtomicBool::new(false),
+            background: TaskTracker::new(),
         };
         core.reload_directory().await?;
         core.ensure_keys().await?;
@@ -180,6 +185,12 @@ impl Core {
     }
     pub fn hasher(&self) -> &PasswordHasher {
         &self.hasher
+    }
+
+    /// Waits for the work requests started in the background; for when requests have ended.
+    pub async fn finish_background_work(&self) {
+        self.background.close();
+        self.background.wait().await;
     }
 
     /// The store answers.

@@ -124,7 +124,7 @@ impl Core {
         }
         let core = self.clone();
         let app = app.clone();
-        tokio::spawn(async move {
+        self.background.spawn(async move {
             if let Err(e) = core
                 .send_reset(&app, kind, &email, link, &locale, &req.ctx)
                 .await

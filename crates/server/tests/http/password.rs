@@ -454,18 +454,21 @@ async fn demo_mode_writes_emails_to_files() {
     .await;
 }
 
-/// A client that hangs up while its request is being served does not stop the change
-/// half-way: the password changes, the other sessions end and the change is audited, as if
-/// it had waited for the answer. hyper drops a request's future when it reads the client's
-/// end of the connection; argon2id with 16 passes keeps the change busy long enough for the
-/// hang-up to come in the middle of it.
-async fn a_change_whose_client_hangs_up_is_carried_out_in_full() {
-    use tokio::io::AsyncWriteExt;
+/// A server whose password hashing takes long enough (argon2id with 32 passes) for a
+/// change to be interrupted in the middle of its two hashes.
+async fn slow_hashing_server() -> Server {
     let setup = Setup {
-        env: vec![("PORTCULLIS_HASHING__ITERATIONS", "16".into())],
+        env: vec![("PORTCULLIS_HASHING__ITERATIONS", "32".into())],
         ..Setup::default()
     };
-    let server = Server::with_setup(ACME, setup).await;
+    Server::with_setup(ACME, setup).await
+}
+
+/// Sends alice's password change and hangs up while it is being served (hyper drops a
+/// request's future when it reads the client's end of the connection). Returns the tokens
+/// of another session of alice's, which the change should end.
+async fn change_and_hang_up(server: &Server) -> Value {
+    use tokio::io::AsyncWriteExt;
     let tokens = server.login_alice().await;
     let other = server.login_alice().await;
     let body = json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD}).to_string();
@@ -484,7 +487,12 @@ async fn a_change_whose_client_hangs_up_is_carried_out_in_full() {
     tokio::time::sleep(Duration::from_millis(30)).await;
     socket.shutdown().await.unwrap();
     drop(socket);
+    other
+}
 
+/// The change `change_and_hang_up` sent was carried out in full: audited, the new password
+/// set, the other session ended.
+async fn assert_changed_in_full(server: &Server, other: &Value) {
     let audited = || async {
         let out = server
             .cli(&["audit", "--action", "password.changed", "--json"])
@@ -510,12 +518,33 @@ async fn a_change_whose_client_hangs_up_is_carried_out_in_full() {
     );
 }
 
+/// A client that hangs up while its request is being served does not stop the change
+/// half-way: the password changes, the other sessions end and the change is audited, as if
+/// it had waited for the answer.
+async fn a_change_whose_client_hangs_up_is_carried_out_in_full() {
+    let server = slow_hashing_server().await;
+    let other = change_and_hang_up(&server).await;
+    assert_changed_in_full(&server, &other).await;
+}
+
+/// Nor does a server told to stop meanwhile: with no connection left to wait for, it still
+/// finishes the change before it exits.
+async fn a_change_running_when_the_server_stops_is_carried_out_in_full() {
+    let server = slow_hashing_server().await;
+    let other = change_and_hang_up(&server).await;
+    // Time for the server to read the hang-up, so that no connection is left open.
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let server = server.restart().await;
+    assert_changed_in_full(&server, &other).await;
+}
+
 crate::on_both_stores!(
     reset_by_email_end_to_end,
     forgot_password_tells_nothing_and_refuses_bad_input,
     a_newer_link_or_a_password_change_voids_older_links,
     an_email_survives_a_crash_and_a_mail_outage,
     a_change_whose_client_hangs_up_is_carried_out_in_full,
+    a_change_running_when_the_server_stops_is_carried_out_in_full,
 );
 
 /// An operator sees a message that gave up, sends it again once SMTP is back, and purges it.
