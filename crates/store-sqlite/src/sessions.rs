@@ -205,10 +205,7 @@ impl SqliteStore {
         &self,
         hashes: &[SecretHash],
     ) -> StoreResult<Vec<RefreshLookup>> {
-        let hex: Vec<String> = hashes
-            .iter()
-            .map(|h| h.as_bytes().iter().map(|b| format!("{b:02x}")).collect())
-            .collect();
+        let hex: Vec<String> = hashes.iter().map(SecretHash::to_hex).collect();
         let rows = query(&FIND_REFRESHES)
             .bind(crate::codec::json(&hex)?)
             .fetch_all(&self.read)
