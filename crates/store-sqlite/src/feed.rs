@@ -1,14 +1,14 @@
 //! The change feed and the audit trail: both append-only.
 
 use crate::codec::{get, get_opt_uuid, get_ts, get_uuid};
-use crate::{SqliteStore, db_err};
+use crate::{SqliteStore, db_err, padded};
 use portcullis_core::audit::{AuditEvent, AuditFilter};
 use portcullis_core::ids::{AppId, AuditId, SessionId, TenantId, UserId};
 use portcullis_core::session::{Change, ChangeKind};
 use portcullis_core::store::PoolState;
 use portcullis_core::{StoreError, StoreResult, Timestamp};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, query};
+use sqlx::{SqliteConnection, query};
 
 pub(crate) async fn record_change(
     tx: &mut SqliteConnection,
@@ -74,26 +74,44 @@ pub(crate) async fn insert_audits(
     if events.is_empty() {
         return Ok(());
     }
-    QueryBuilder::<Sqlite>::new(
-        "INSERT INTO audit_events (id, at, tenant_id, user_id, app_id, session_id, action, detail, ip) ",
-    )
-    .push_values(events, |mut row, e| {
-        row.push_bind(e.id.0.to_string())
-            .push_bind(e.at.0)
-            .push_bind(e.tenant_id.map(|v| v.0.to_string()))
-            .push_bind(e.user_id.map(|v| v.0.to_string()))
-            .push_bind(e.app_id.map(|v| v.0.to_string()))
-            .push_bind(e.session_id.map(|v| v.0.to_string()))
-            .push_bind(e.action.clone())
-            .push_bind(e.detail.clone())
-            .push_bind(e.ip.clone());
-    })
-    .build()
-    .persistent(events.len() == 1)
-    .execute(conn)
-    .await
-    .map_err(db_err)?;
+    let rows = padded::rows(events.len());
+    let sql = insert_audits_sql(rows);
+    bind_audits(query(&sql), events, rows)
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
     Ok(())
+}
+
+const AUDIT_COLUMNS: usize = 9;
+
+/// Inserts `rows` audit events, bound by `bind_audits` (padded, see `padded`).
+pub(crate) fn insert_audits_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO audit_events (id, at, tenant_id, user_id, app_id, session_id, action, detail, ip)
+         SELECT * FROM (VALUES {}) WHERE column1 IS NOT NULL",
+        padded::values(rows, AUDIT_COLUMNS)
+    )
+}
+
+pub(crate) fn bind_audits<'q>(
+    mut q: padded::Query<'q>,
+    events: &[&'q AuditEvent],
+    rows: usize,
+) -> padded::Query<'q> {
+    for e in events {
+        q = q
+            .bind(e.id.0.to_string())
+            .bind(e.at.0)
+            .bind(e.tenant_id.map(|v| v.0.to_string()))
+            .bind(e.user_id.map(|v| v.0.to_string()))
+            .bind(e.app_id.map(|v| v.0.to_string()))
+            .bind(e.session_id.map(|v| v.0.to_string()))
+            .bind(e.action.as_str())
+            .bind(e.detail.as_str())
+            .bind(e.ip.as_deref());
+    }
+    padded::pad(q, events.len(), rows, AUDIT_COLUMNS)
 }
 
 impl SqliteStore {

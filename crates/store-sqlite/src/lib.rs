@@ -12,6 +12,7 @@ mod devices;
 mod directory;
 mod feed;
 mod opaque;
+mod padded;
 mod resets;
 mod restore;
 mod sessions;

@@ -3,7 +3,7 @@
 use crate::codec::{get, get_opt_ts, get_opt_uuid, get_ts, get_uuid};
 use crate::feed::record_change;
 use crate::users::{USER_COLUMNS_AS_U, user_from_prefixed};
-use crate::{SqliteStore, db_err};
+use crate::{SqliteStore, db_err, padded};
 use portcullis_core::ids::{AppId, SessionId, StorefrontId, TenantId, UserId};
 use portcullis_core::secret::SecretHash;
 use portcullis_core::session::{
@@ -13,7 +13,7 @@ use portcullis_core::session::{
 use portcullis_core::user::UserKind;
 use portcullis_core::{StoreError, StoreResult, Timestamp};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, query, query_scalar};
+use sqlx::{SqliteConnection, query, query_scalar};
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
@@ -214,8 +214,9 @@ impl SqliteStore {
         rows.iter().map(lookup_from).collect()
     }
 
-    /// A statement per step whatever the batch size: swap, then insert, touch and audit for
-    /// the winners, then read back the tokens the others lost to.
+    /// Two statements per batch (the swap, then the winners' writes), each prepared once
+    /// per padded size (`padded`). Each is a round trip to the writing connection's thread;
+    /// fewer of them keep the one writer busier.
     pub(crate) async fn rotate_refresh(
         &self,
         batch: &[Rotation],
@@ -223,103 +224,53 @@ impl SqliteStore {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self.write_tx().await?;
         let candidates = session::first_of_each_token(batch);
-        // Each candidate's pair gets the next id; only the winners' pairs are written. In
-        // this write transaction no one else takes ids.
-        let last_pair: i64 = query_scalar("SELECT COALESCE(MAX(id), 0) FROM refresh_pairs")
-            .fetch_one(&mut *tx)
+        let mut tx = self.write_tx().await?;
+        let rows = padded::rows(candidates.len());
+        // Each candidate's pair id follows the largest in use (in this write transaction no
+        // one else takes ids); a token someone else rotated first leaves a gap.
+        let sql = format!(
+            "UPDATE refresh_tokens SET rotated_at = v.column2,
+                 pair_id = (SELECT COALESCE(MAX(id), 0) FROM refresh_pairs) + v.column3
+             FROM (VALUES {}) AS v
+             WHERE refresh_tokens.hash = v.column1 AND refresh_tokens.rotated_at IS NULL
+             RETURNING hash, pair_id",
+            padded::values(rows, 3)
+        );
+        let mut swap = query(&sql);
+        for (n, r) in (1_i64..).zip(&candidates) {
+            swap = swap
+                .bind(r.old.as_bytes().as_slice())
+                .bind(r.next.issued_at.0)
+                .bind(n);
+        }
+        let swapped = padded::pad(swap, candidates.len(), rows, 3)
+            .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
-        let pair_ids: HashMap<SecretHash, i64> = candidates
-            .iter()
-            .zip(last_pair + 1..)
-            .map(|(r, id)| (r.old, id))
-            .collect();
-        let swapped = QueryBuilder::<Sqlite>::new(
-            "UPDATE refresh_tokens SET rotated_at = v.column2, pair_id = v.column3 FROM (",
-        )
-        .push_values(&candidates, |mut row, r| {
-            row.push_bind(r.old.as_bytes().to_vec())
-                .push_bind(r.next.issued_at.0)
-                .push_bind(pair_ids[&r.old]);
-        })
-        .push(
-            ") AS v WHERE refresh_tokens.hash = v.column1 AND refresh_tokens.rotated_at IS NULL
-             RETURNING hash",
-        )
-        .build()
-        .persistent(candidates.len() == 1)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let swapped = swapped
-            .iter()
-            .map(|row| {
-                let hash: Vec<u8> = get(row, "hash")?;
-                SecretHash::from_slice(&hash)
-                    .ok_or_else(|| StoreError::Internal("bad refresh hash".into()))
-            })
-            .collect::<StoreResult<HashSet<_>>>()?;
+        let mut pair_ids = HashMap::with_capacity(swapped.len());
+        for row in &swapped {
+            let hash: Vec<u8> = get(row, "hash")?;
+            let hash = SecretHash::from_slice(&hash)
+                .ok_or_else(|| StoreError::Internal("bad refresh hash".into()))?;
+            pair_ids.insert(hash, get::<i64>(row, "pair_id")?);
+        }
+        let swapped: HashSet<SecretHash> = pair_ids.keys().copied().collect();
         let (winning, lost) = session::split(batch, &swapped);
         if !winning.is_empty() {
-            QueryBuilder::<Sqlite>::new("INSERT INTO refresh_pairs (id, pair) ")
-                .push_values(&winning, |mut row, r| {
-                    row.push_bind(pair_ids[&r.old])
-                        .push_bind(r.successor.clone());
-                })
-                .build()
-                .persistent(winning.len() == 1)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            QueryBuilder::<Sqlite>::new(
-                "INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at) ",
-            )
-            .push_values(&winning, |mut row, r| {
-                row.push_bind(r.next.hash.as_bytes().to_vec())
-                    .push_bind(r.next.session_id.0.to_string())
-                    .push_bind(r.next.issued_at.0)
-                    .push_bind(r.next.expires_at.0);
-            })
-            .build()
-            .persistent(winning.len() == 1)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            let touches = session::touches(winning.iter().copied());
-            QueryBuilder::<Sqlite>::new(
-                "UPDATE sessions SET last_used_at = v.column2, idle_expires_at = v.column3 FROM (",
-            )
-            .push_values(&touches, |mut row, (id, touch)| {
-                row.push_bind(id.0.to_string())
-                    .push_bind(touch.last_used_at.0)
-                    .push_bind(touch.idle_expires_at.0);
-            })
-            .push(") AS v WHERE sessions.id = v.column1")
-            .build()
-            .persistent(touches.len() == 1)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            let audits: Vec<_> = winning.iter().filter_map(|r| r.audit.as_ref()).collect();
-            crate::feed::insert_audits(&mut tx, &audits).await?;
+            write_winners(&mut tx, &winning, &pair_ids).await?;
         }
         let mut current = HashMap::new();
         if !lost.is_empty() {
-            let mut select =
-                QueryBuilder::<Sqlite>::new("SELECT * FROM refresh_records WHERE hash IN (");
-            let mut hashes = select.separated(", ");
-            for r in &lost {
-                hashes.push_bind(r.old.as_bytes().to_vec());
-            }
-            let rows = select
-                .push(")")
-                .build()
-                .persistent(false)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            let hashes: Vec<String> = lost.iter().map(|r| r.old.to_hex()).collect();
+            let rows = query(
+                "SELECT * FROM refresh_records
+                 WHERE hash IN (SELECT unhex(value) FROM json_each(?))",
+            )
+            .bind(crate::codec::json(&hashes)?)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
             for row in &rows {
                 let record = refresh_from(row)?;
                 current.insert(record.hash, record);
@@ -439,6 +390,57 @@ impl SqliteStore {
         tx.commit().await.map_err(db_err)?;
         Ok(done.rows_affected())
     }
+}
+
+/// The winners' pairs, new tokens, sessions' touches and audit events: one execution of four
+/// statements, every list padded to the same size. Plain `?`s, bound in the order they appear
+/// (sqlx misnumbers a `?NNN` that skips numbers in a statement after the first).
+async fn write_winners(
+    tx: &mut SqliteConnection,
+    winning: &[&Rotation],
+    pair_ids: &HashMap<SecretHash, i64>,
+) -> StoreResult<()> {
+    let rows = padded::rows(winning.len());
+    let sql = format!(
+        "INSERT INTO refresh_pairs (id, pair)
+             SELECT * FROM (VALUES {}) WHERE column1 IS NOT NULL;
+         INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
+             SELECT * FROM (VALUES {}) WHERE column1 IS NOT NULL;
+         UPDATE sessions SET last_used_at = v.column2, idle_expires_at = v.column3
+             FROM (VALUES {}) AS v WHERE sessions.id = v.column1;
+         {};",
+        padded::values(rows, 2),
+        padded::values(rows, 4),
+        padded::values(rows, 3),
+        crate::feed::insert_audits_sql(rows),
+    );
+    let mut q = query(&sql);
+    for r in winning {
+        q = q.bind(pair_ids[&r.old]).bind(r.successor.as_slice());
+    }
+    q = padded::pad(q, winning.len(), rows, 2);
+    for r in winning {
+        q = q
+            .bind(r.next.hash.as_bytes().as_slice())
+            .bind(r.next.session_id.0.to_string())
+            .bind(r.next.issued_at.0)
+            .bind(r.next.expires_at.0);
+    }
+    q = padded::pad(q, winning.len(), rows, 4);
+    let touches = session::touches(winning.iter().copied());
+    for (id, touch) in &touches {
+        q = q
+            .bind(id.0.to_string())
+            .bind(touch.last_used_at.0)
+            .bind(touch.idle_expires_at.0);
+    }
+    q = padded::pad(q, touches.len(), rows, 3);
+    let audits: Vec<_> = winning.iter().filter_map(|r| r.audit.as_ref()).collect();
+    crate::feed::bind_audits(q, &audits, rows)
+        .execute(tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }
 
 /// A row of `FIND_REFRESHES`: the token, its session and the session's user.
