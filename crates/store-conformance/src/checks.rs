@@ -445,17 +445,8 @@ pub async fn rotation_batches_apply_in_order(store: S) {
     let next = |i: usize, name: &str| refresh(sessions[i].id, name, t2);
     let audited = |r: RefreshRecord, sealed: &str, session: usize| {
         let mut r = rotation(&firsts[session], sealed, r);
-        r.audit = Some(AuditEvent {
-            id: AuditId::new(),
-            at: t2,
-            tenant_id: Some(w.tenant.id),
-            user_id: Some(alice.id),
-            app_id: Some(w.app.id),
-            session_id: Some(sessions[session].id),
-            action: "refresh.succeeded".into(),
-            detail: sealed.into(),
-            ip: Some("192.0.2.7".into()),
-        });
+        let id = sessions[session].id;
+        r.audit = Some(w.session_event(&alice, id, t2, "refresh.succeeded", sealed));
         r
     };
     let never = refresh(sessions[0].id, "never-issued", T0);
@@ -531,6 +522,60 @@ pub async fn rotation_batches_apply_in_order(store: S) {
     assert_eq!(details, ["pair-a", "pair-b"]);
     assert!(audit.iter().all(|e| e.ip.as_deref() == Some("192.0.2.7")));
     assert!(store.rotate_refresh(&[]).await.unwrap().is_empty());
+}
+
+/// Batches of every size write their rows and only theirs: each winner's new token, its pair
+/// (what a retry of the old token gets), its session's touch and its audit event.
+pub async fn rotation_batches_of_any_size_write_each_row_once(store: S) {
+    let w = world("acme");
+    store.apply_provisioning(&w.plan()).await.unwrap();
+    let alice = w.user(UserKind::Customer, Some("alice@example.com"), None);
+    store.insert_user(&alice, &[]).await.unwrap();
+    let t = T0.plus(secs(60));
+    let mut written = Vec::new();
+    for size in 1..=5 {
+        let mut firsts = Vec::new();
+        let mut batch = Vec::new();
+        for i in 0..size {
+            let session = w.session(&alice, T0);
+            let first = refresh(session.id, &format!("first-{size}-{i}"), T0);
+            store
+                .create_session(&NewSession::new(&session, Some(&first)))
+                .await
+                .unwrap();
+            let name = format!("{size}-{i}");
+            let next = refresh(session.id, &name, t);
+            let mut r = rotation(&first, &format!("pair-{name}"), next);
+            r.audit = Some(w.session_event(&alice, session.id, t, "refresh.succeeded", &name));
+            batch.push(r);
+            firsts.push(first);
+            written.push(name);
+        }
+        let outcomes = store.rotate_refresh(&batch).await.unwrap();
+        assert!(
+            outcomes.iter().all(|o| *o == RotateOutcome::Rotated),
+            "a batch of {size}: {outcomes:?}"
+        );
+        for (first, r) in firsts.iter().zip(&batch) {
+            let old = store.find_refresh(&first.hash).await.unwrap().unwrap();
+            assert_eq!(old.record.successor.as_ref(), Some(&r.successor));
+            assert_eq!(old.record.rotated_at, Some(t));
+            let new = store.find_refresh(&r.next.hash).await.unwrap().unwrap();
+            assert_eq!(new.record, r.next);
+            assert_eq!(new.session.last_used_at, t);
+        }
+    }
+    let audit = store
+        .list_audit(&AuditFilter {
+            action: Some("refresh".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut details: Vec<_> = audit.into_iter().map(|e| e.detail).collect();
+    details.sort();
+    written.sort();
+    assert_eq!(details, written);
 }
 
 pub async fn revocation_feeds_changes(store: S) {

@@ -2,9 +2,10 @@
 
 use portcullis_core::Timestamp;
 use portcullis_core::app::{ClientApp, Grant};
+use portcullis_core::audit::AuditEvent;
 use portcullis_core::basket::{Basket, Purchase};
 use portcullis_core::ids::{
-    AppId, BasketId, ProfileId, PurchaseId, SessionId, StorefrontId, TenantId, UserId,
+    AppId, AuditId, BasketId, ProfileId, PurchaseId, SessionId, StorefrontId, TenantId, UserId,
 };
 use portcullis_core::opaque::OpaqueRecord;
 use portcullis_core::profile::{Profile, Right, RouteRule};
@@ -130,6 +131,28 @@ impl World {
             revoked_at: None,
             revoked_reason: None,
             ip: Some("127.0.0.1".into()),
+        }
+    }
+
+    /// An audit event of `session`, opened by `user` through the app.
+    pub fn session_event(
+        &self,
+        user: &User,
+        session: SessionId,
+        at: Timestamp,
+        action: &str,
+        detail: &str,
+    ) -> AuditEvent {
+        AuditEvent {
+            id: AuditId::new(),
+            at,
+            tenant_id: Some(self.tenant.id),
+            user_id: Some(user.id),
+            app_id: Some(self.app.id),
+            session_id: Some(session),
+            action: action.into(),
+            detail: detail.into(),
+            ip: Some("192.0.2.7".into()),
         }
     }
 }

@@ -70,6 +70,7 @@ macro_rules! conformance_tests {
             sessions_and_refresh_rotation,
             concurrent_rotation_has_one_winner,
             rotation_batches_apply_in_order,
+            rotation_batches_of_any_size_write_each_row_once,
             revocation_feeds_changes,
             signing_keys_retire_previous,
             audit_trail,
