@@ -418,6 +418,17 @@ async fn rotate(store: &S, r: Rotation) -> RotateOutcome {
     outcomes.remove(0)
 }
 
+/// The `refresh.*` audit events, by detail.
+async fn refresh_events(store: &S) -> Vec<AuditEvent> {
+    let filter = AuditFilter {
+        action: Some("refresh".into()),
+        ..Default::default()
+    };
+    let mut events = store.list_audit(&filter).await.unwrap();
+    events.sort_by(|a, b| a.detail.cmp(&b.detail));
+    events
+}
+
 /// Rotations written together behave as if written one after another.
 pub async fn rotation_batches_apply_in_order(store: S) {
     let w = world("acme");
@@ -510,15 +521,8 @@ pub async fn rotation_batches_apply_in_order(store: S) {
         "a lost rotation touches nothing"
     );
     // Only the winners' audit events are written.
-    let audit = store
-        .list_audit(&AuditFilter {
-            action: Some("refresh".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let mut details: Vec<_> = audit.iter().map(|e| e.detail.as_str()).collect();
-    details.sort();
+    let audit = refresh_events(&store).await;
+    let details: Vec<_> = audit.iter().map(|e| e.detail.as_str()).collect();
     assert_eq!(details, ["pair-a", "pair-b"]);
     assert!(audit.iter().all(|e| e.ip.as_deref() == Some("192.0.2.7")));
     assert!(store.rotate_refresh(&[]).await.unwrap().is_empty());
@@ -565,15 +569,11 @@ pub async fn rotation_batches_of_any_size_write_each_row_once(store: S) {
             assert_eq!(new.session.last_used_at, t);
         }
     }
-    let audit = store
-        .list_audit(&AuditFilter {
-            action: Some("refresh".into()),
-            ..Default::default()
-        })
+    let details: Vec<_> = refresh_events(&store)
         .await
-        .unwrap();
-    let mut details: Vec<_> = audit.into_iter().map(|e| e.detail).collect();
-    details.sort();
+        .into_iter()
+        .map(|e| e.detail)
+        .collect();
     written.sort();
     assert_eq!(details, written);
 }
