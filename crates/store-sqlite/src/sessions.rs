@@ -205,9 +205,8 @@ impl SqliteStore {
         &self,
         hashes: &[SecretHash],
     ) -> StoreResult<Vec<RefreshLookup>> {
-        let hex: Vec<String> = hashes.iter().map(SecretHash::to_hex).collect();
         let rows = query(&FIND_REFRESHES)
-            .bind(crate::codec::json(&hex)?)
+            .bind(hashes_json(hashes.iter())?)
             .fetch_all(&self.read)
             .await
             .map_err(db_err)?;
@@ -262,12 +261,11 @@ impl SqliteStore {
         }
         let mut current = HashMap::new();
         if !lost.is_empty() {
-            let hashes: Vec<String> = lost.iter().map(|r| r.old.to_hex()).collect();
             let rows = query(
                 "SELECT * FROM refresh_records
                  WHERE hash IN (SELECT unhex(value) FROM json_each(?))",
             )
-            .bind(crate::codec::json(&hashes)?)
+            .bind(hashes_json(lost.iter().map(|r| &r.old))?)
             .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -462,4 +460,9 @@ fn lookup_from(row: &SqliteRow) -> StoreResult<RefreshLookup> {
 /// Session ids as a JSON array, SQLite's way to bind a list (`json_each`).
 pub(crate) fn ids_json(sessions: &[SessionId]) -> StoreResult<String> {
     crate::codec::json(&sessions.iter().map(|s| s.0.to_string()).collect::<Vec<_>>())
+}
+
+/// Secret hashes as a JSON array of hex strings (`unhex(value)` over `json_each`).
+fn hashes_json<'a>(hashes: impl Iterator<Item = &'a SecretHash>) -> StoreResult<String> {
+    crate::codec::json(&hashes.map(SecretHash::to_hex).collect::<Vec<_>>())
 }
